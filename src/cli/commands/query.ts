@@ -1,0 +1,46 @@
+import { UsageError } from '../../errors.js';
+import type { WindowResult } from '../../model.js';
+import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/reducers.js';
+import { summarizerFor } from '../../reducers/summarize.js';
+import { StateStore } from '../../state/store.js';
+import { ResultOutput } from '../output.js';
+import type { OutputConfig } from '../../config.js';
+
+export interface QueryConfig {
+  readonly db: string;
+  readonly job: string | null;
+  readonly key: string | null;
+  /** A time inside the windows wanted. */
+  readonly at: number | null;
+  readonly output: OutputConfig;
+}
+
+/** Prints retained finalized windows and the current rows of open ones, in window start order. */
+export async function runQueryCommand(config: QueryConfig): Promise<number> {
+  const store = StateStore.open(config.db);
+  try {
+    const jobs = store.jobNames();
+    if (config.job !== null && !jobs.includes(config.job)) {
+      throw new UsageError(`job '${config.job}' is not in ${config.db} (jobs: ${jobs.join(', ') || 'none'})`);
+    }
+    const summarizer = (job: string) => {
+      const reduction = store.jobDefinition(job)?.reduction ?? 'count';
+      if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
+        throw new UsageError(`job '${job}' uses an unknown reduction '${reduction}'; upgrade statesync`);
+      }
+      return summarizerFor(reducerFor(reduction as ReductionName));
+    };
+    const windows = [...store.readFinal(config.job), ...store.readOpen(config.job, summarizer)]
+      .filter((w) => config.at === null || (w.start <= config.at && config.at < w.end))
+      .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
+      .filter((w) => w.rows.length > 0)
+      .sort((a, b) => a.start - b.start || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
+    const output = new ResultOutput(config.output, () => undefined);
+    for (const w of windows) output.publish(w);
+    await output.finish();
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+

@@ -1,0 +1,50 @@
+import type { Writable } from 'node:stream';
+import { StateStore, type StatusReport } from '../../state/store.js';
+import { isoTime } from '../../sinks/time.js';
+
+/** Jobs, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
+export function runStatusCommand(db: string, json: boolean, out: Writable): number {
+  const store = StateStore.open(db);
+  try {
+    const report = store.status();
+    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function renderStatus(r: StatusReport): string {
+  const lines: string[] = [];
+  lines.push(`database   ${r.database}  (${bytes(r.databaseBytes)}, WAL ${bytes(r.walBytes)}, schema v${r.schemaVersion})`);
+  lines.push(`published  seq ${r.publishedSeq}`);
+  lines.push('');
+  lines.push(`jobs (${r.jobs.length})`);
+  for (const j of r.jobs) {
+    const def = Object.entries(j.definition)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    lines.push(`  ${j.job}: ${def}`);
+    lines.push(
+      `    records ${j.records}  rejected ${j.rejected}  late ${j.late}  duplicates ${j.duplicates}  ` +
+        `open windows ${j.openWindows}  finalized windows ${j.finalizedWindows}`,
+    );
+  }
+  lines.push('');
+  lines.push(`sources (${r.sources.length})`);
+  for (const s of r.sources) {
+    lines.push(`  ${s.job}  ${s.source}  [${s.kind}]  offset ${s.offset}  lines ${s.lines}  updated ${isoTime(s.updatedAt)}`);
+  }
+  lines.push('');
+  lines.push(`open windows (${r.openWindows.length})`);
+  for (const w of r.openWindows) {
+    lines.push(`  ${w.job}  ${isoTime(w.start)} .. ${isoTime(w.end)}  commits ${w.commits}  key rows ${w.keyRows}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,63 @@
+import type { StreamConfig } from '../../config.js';
+import { StreamJob } from '../../pipeline.js';
+import { StateStore } from '../../state/store.js';
+import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
+import { ResultOutput } from '../output.js';
+import { parseInstant } from '../options.js';
+
+const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** count / sum / min / max / avg: runs the stream job until its inputs end or a signal stops it. */
+export async function runStreamCommand(
+  config: StreamConfig,
+  note: (line: string) => void,
+  forceExit: (code: number) => never,
+): Promise<number> {
+  const store = StateStore.open(config.db);
+  try {
+    let job: StreamJob | null = null;
+    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
+    job = new StreamJob(config, {
+      store,
+      clock: clockFromEnv(),
+      publish: (result) => output.publish(result),
+      note,
+    });
+    const running = job;
+    const stopping = new Set<string>();
+    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+      // A second signal: the user insists. Committed state is consistent; leave now.
+      if (stopping.has(signal)) forceExit(EXIT_BY_SIGNAL[signal]);
+      stopping.add(signal);
+      running.stop(signal);
+    };
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    try {
+      const summary = await running.run();
+      await output.finish();
+      const rejected = [...summary.rejected].filter(([, n]) => n > 0);
+      if (rejected.length > 0) {
+        const total = rejected.reduce((sum, [, n]) => sum + n, 0);
+        note(
+          `rejected ${total} record${total === 1 ? '' : 's'} (${rejected.map(([reason, n]) => `${n} ${reason}`).join(', ')})`,
+        );
+      }
+      return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
+    } finally {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** STATESYNC_NOW pins the processing-time clock's starting point (for tests and reproducible runs). */
+function clockFromEnv(): Clock {
+  const pinned = process.env.STATESYNC_NOW;
+  if (pinned === undefined || pinned === '') return systemClock;
+  return clockStartingAt(parseInstant(pinned, 'STATESYNC_NOW'));
+}

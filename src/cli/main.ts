@@ -1,0 +1,66 @@
+import { CommanderError } from 'commander';
+import { StatesyncError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+/**
+ * The process boundary: the only place that catches errors, prints them and
+ * exits. Every error becomes one line on stderr; stacks only with --debug.
+ */
+export async function main(argv: readonly string[]): Promise<never> {
+  const debug = argv.includes('--debug') || process.env.STATESYNC_DEBUG === '1';
+  const note = (line: string) => process.stderr.write(`statesync: ${line}\n`);
+  let exitCode = 0;
+  try {
+    const program = buildProgram({
+      terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
+      note,
+      forceExit: (code) => process.exit(code),
+      setExitCode: (code) => {
+        exitCode = code;
+      },
+    });
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    exitCode = reportError(err, debug, note, commandName(argv));
+  }
+  return exitAfterFlush(exitCode);
+}
+
+function reportError(err: unknown, debug: boolean, note: (line: string) => void, command: string | null): number {
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0; // --help, --version
+    note(`${err.message.replace(/^error: /, '')} (see 'statesync${command === null ? '' : ` ${command}`} --help')`);
+    return 2;
+  }
+  if (err instanceof StatesyncError) {
+    note(err.message);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  note(`internal error: ${message}${debug ? '' : ' (rerun with --debug for details)'}`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+const COMMANDS = new Set(['count', 'query', 'status']);
+
+/** The subcommand named on the command line, for pointing at its --help. */
+function commandName(argv: readonly string[]): string | null {
+  const first = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  return first !== undefined && COMMANDS.has(first) ? first : null;
+}
+
+/** Exits once stdout and stderr have taken everything written so far. */
+async function exitAfterFlush(code: number): Promise<never> {
+  await Promise.all(
+    [process.stdout, process.stderr].map(
+      (stream) =>
+        new Promise<void>((done) => {
+          if (stream.destroyed || !stream.writable) return done();
+          stream.write('', () => done());
+        }),
+    ),
+  );
+  process.exit(code);
+}

@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import type { InputSpec, OutputConfig, StreamConfig } from '../config.js';
+import { UsageError } from '../errors.js';
+import { parseKeySpec } from '../records/specs.js';
+import type { ReductionName } from '../reducers/reducers.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../sinks/sink.js';
+import { parseDuration } from '../windows/duration.js';
+
+/** Raw option values as commander hands them over. */
+export interface RawStreamOptions {
+  key?: string;
+  delimiter?: string;
+  ignoreCase?: boolean;
+  window: string;
+  commitInterval: string;
+  maxLineBytes: string;
+  db?: string;
+  job: string;
+  source?: string;
+  format?: string;
+  top?: string;
+  output?: string;
+  quiet?: boolean;
+}
+
+export interface RawOutputOptions {
+  format?: string;
+  top?: string;
+  output?: string;
+  quiet?: boolean;
+}
+
+/** Where the terminal-dependent defaults come from; injected so they are testable. */
+export interface Terminal {
+  readonly stdoutIsTTY: boolean;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function parseStreamOptions(
+  reduction: ReductionName,
+  files: readonly string[],
+  raw: RawStreamOptions,
+  terminal: Terminal,
+): StreamConfig {
+  const inputs: InputSpec[] = files.length === 0 ? [{ kind: 'stdin' }] : files.map(toInput);
+  if (inputs.filter((i) => i.kind === 'stdin').length > 1) {
+    throw new UsageError('stdin (-) can be given only once');
+  }
+  const key = parseKeySpec(raw.key ?? 'word');
+  if (raw.delimiter !== undefined && raw.delimiter === '') {
+    throw new UsageError('--delimiter must not be empty');
+  }
+  const job = raw.job.trim();
+  if (job === '') throw new UsageError('--job must not be empty');
+  if (raw.source !== undefined && raw.source.trim() === '') throw new UsageError('--source must not be empty');
+  return Object.freeze({
+    reduction,
+    inputs: Object.freeze(inputs),
+    key,
+    delimiter: raw.delimiter ?? null,
+    ignoreCase: raw.ignoreCase === true,
+    windowMs: parseDuration(raw.window, '--window'),
+    commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
+    maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),
+    db: dbPath(raw.db, terminal.env),
+    job,
+    source: raw.source ?? null,
+    output: parseOutputOptions(raw, terminal),
+  });
+}
+
+export function parseOutputOptions(raw: RawOutputOptions, terminal: Terminal): OutputConfig {
+  const toTerminal = raw.output === undefined && terminal.stdoutIsTTY;
+  const format = raw.format === undefined ? (toTerminal ? 'table' : 'tsv') : parseFormat(raw.format);
+  const noColor = terminal.env.NO_COLOR !== undefined && terminal.env.NO_COLOR !== '';
+  return Object.freeze({
+    format,
+    top: raw.top === undefined ? null : parsePositiveInt(raw.top, '--top'),
+    path: raw.output === undefined || raw.output === '-' ? null : raw.output,
+    quiet: raw.quiet === true,
+    color: toTerminal && !noColor && (format === 'table' || format === 'text'),
+  });
+}
+
+/** --db, else STATESYNC_DB, else null (in memory). */
+export function dbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | null {
+  const value = flag ?? env.STATESYNC_DB;
+  if (value === undefined || value === '') return null;
+  return resolve(value);
+}
+
+export function requireDb(flag: string | undefined, env: NodeJS.ProcessEnv, command: string): string {
+  const path = dbPath(flag, env);
+  if (path === null) throw new UsageError(`${command} needs a database: give --db FILE or set STATESYNC_DB`);
+  return path;
+}
+
+function toInput(file: string): InputSpec {
+  return file === '-' ? { kind: 'stdin' } : { kind: 'file', path: file };
+}
+
+function parseFormat(text: string): OutputFormat {
+  if ((OUTPUT_FORMATS as readonly string[]).includes(text)) return text as OutputFormat;
+  throw new UsageError(`--format expects one of ${OUTPUT_FORMATS.join(', ')}, got '${text}'`);
+}
+
+export function parsePositiveInt(text: string, optionName: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${optionName} expects a whole number of 1 or more, got '${text}'`);
+  }
+  return Number(text);
+}
+
+/** A time given to --window in query: ISO-8601, or epoch seconds / milliseconds. */
+export function parseInstant(text: string, optionName: string): number {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    const n = Number(trimmed);
+    return n >= 1e11 ? Math.floor(n) : Math.floor(n * 1000);
+  }
+  const ms = Date.parse(trimmed);
+  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
+    throw new UsageError(`${optionName} expects an ISO-8601 time or epoch seconds, got '${text}'`);
+  }
+  return ms;
+}

@@ -1,0 +1,110 @@
+import { createRequire } from 'node:module';
+import { Command, Option } from 'commander';
+import type { StreamConfig } from '../config.js';
+import type { ReductionName } from '../reducers/reducers.js';
+import { runQueryCommand } from './commands/query.js';
+import { runStatusCommand } from './commands/status.js';
+import { runStreamCommand } from './commands/stream.js';
+import {
+  parseInstant,
+  parseOutputOptions,
+  parseStreamOptions,
+  requireDb,
+  type RawOutputOptions,
+  type RawStreamOptions,
+  type Terminal,
+} from './options.js';
+
+export interface ProgramIO {
+  readonly terminal: Terminal;
+  /** One diagnostic line to stderr. */
+  readonly note: (line: string) => void;
+  readonly forceExit: (code: number) => never;
+  /** Receives the exit code the command chose. */
+  readonly setExitCode: (code: number) => void;
+}
+
+export function packageVersion(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../../package.json') as { version: string }).version;
+}
+
+/** Builds the commander program; actions parse flags into frozen configs and call the commands. */
+export function buildProgram(io: ProgramIO): Command {
+  const program = new Command('statesync')
+    .description('Keyed tumbling-window reductions over lines of text, with durable SQLite state.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--debug', 'print stack traces of errors (or set STATESYNC_DEBUG=1)')
+    .helpCommand(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+
+  addStreamCommand(program, 'count', 'count records per key per window (default key: every word)', io);
+
+  addOutputOptions(
+    program
+      .command('query')
+      .description('print open windows and retained finalized results')
+      .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+      .option('--job <name>', 'only this job')
+      .option('--key <key>', 'only rows with this key')
+      .option('--window <time>', 'only the window containing this time (ISO-8601 or epoch seconds)'),
+  )
+    .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
+    .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'query');
+      io.setExitCode(
+        await runQueryCommand({
+          db,
+          job: raw.job ?? null,
+          key: raw.key ?? null,
+          at: raw.window === undefined ? null : parseInstant(raw.window, '--window'),
+          output: parseOutputOptions(raw, io.terminal),
+        }),
+      );
+    });
+
+  program
+    .command('status')
+    .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
+    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
+    .action((raw: { db?: string; format: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'status');
+      io.setExitCode(runStatusCommand(db, raw.format === 'json', process.stdout));
+    });
+
+  return program;
+}
+
+function addStreamCommand(program: Command, name: ReductionName, description: string, io: ProgramIO): void {
+  const command = program
+    .command(name)
+    .description(description)
+    .argument('[file...]', "input files, read in order; '-' is stdin (default: stdin)")
+    .option('-k, --key <spec>', 'word | line | field=N | json=PATH | regex=RE', 'word')
+    .option('-d, --delimiter <text>', 'field separator for field=N (default: runs of whitespace)')
+    .option('-i, --ignore-case', 'fold keys to lower case')
+    .option('-w, --window <duration>', 'tumbling window size: 250ms, 5s, 1m, 1h30m, 1d', '5s')
+    .option('--db <file>', 'SQLite database for durable state (default: $STATESYNC_DB, else in memory)')
+    .option('--job <name>', 'job name; several jobs can share one database', 'default')
+    .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
+    .option('--commit-interval <duration>', 'how often partial results are committed', '1s')
+    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
+  addOutputOptions(command)
+    .addHelpText('after', `\nExample:\n  echo "to be or not to be" | statesync ${name} --window 5s`)
+    .action(async (files: string[], raw: RawStreamOptions) => {
+      const config: StreamConfig = parseStreamOptions(name, files, raw, io.terminal);
+      io.setExitCode(await runStreamCommand(config, io.note, io.forceExit));
+    });
+}
+
+function addOutputOptions(command: Command): Command {
+  return command
+    .option('-f, --format <format>', 'text | tsv | csv | json | table (default: table on a terminal, else tsv)')
+    .option('--top <n>', 'only the N highest rows of each window')
+    .option('-o, --output <file>', 'write results to FILE instead of stdout')
+    .option('-q, --quiet', 'print no results');
+}

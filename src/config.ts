@@ -1,0 +1,34 @@
+import type { KeySpec } from './records/specs.js';
+import type { ReductionName } from './reducers/reducers.js';
+import type { OutputFormat } from './sinks/sink.js';
+
+/** One input of a stream command, in the order given. */
+export type InputSpec = { readonly kind: 'stdin' } | { readonly kind: 'file'; readonly path: string };
+
+export interface OutputConfig {
+  readonly format: OutputFormat;
+  readonly top: number | null;
+  /** null writes to stdout. */
+  readonly path: string | null;
+  readonly quiet: boolean;
+  readonly color: boolean;
+}
+
+/** Everything a stream command (count, sum, ...) needs, parsed and validated once by the CLI. */
+export interface StreamConfig {
+  readonly reduction: ReductionName;
+  readonly inputs: readonly InputSpec[];
+  readonly key: KeySpec;
+  /** null: fields are separated by runs of whitespace. */
+  readonly delimiter: string | null;
+  readonly ignoreCase: boolean;
+  readonly windowMs: number;
+  readonly commitIntervalMs: number;
+  readonly maxLineBytes: number;
+  /** null: in-memory state. */
+  readonly db: string | null;
+  readonly job: string;
+  /** --source: stable name for this process's input; null derives one per input. */
+  readonly source: string | null;
+  readonly output: OutputConfig;
+}

@@ -1,0 +1,29 @@
+/** Plain data shapes shared between the stages. No logic lives here. */
+
+/** Column-wise partial aggregates of one window: what a commit writes and a finalization merges. */
+export interface DeltaColumns {
+  readonly size: number;
+  readonly keys: readonly string[];
+  readonly counts: Float64Array;
+  readonly sums: Float64Array | null;
+  readonly mins: Float64Array | null;
+  readonly maxs: Float64Array | null;
+}
+
+/** One result row: key and reduced value. */
+export type ResultRow = readonly [key: string, value: number];
+
+/** The rows of one window, ordered by value descending, then key ascending. */
+export interface WindowResult {
+  readonly job: string;
+  readonly start: number;
+  readonly end: number;
+  /** 'final' once published; 'open' for a window still accumulating (query only). */
+  readonly state: 'open' | 'final';
+  /** Publication sequence number of a finalized window; null while open. */
+  readonly seq: number | null;
+  readonly rows: readonly ResultRow[];
+}
+
+/** Turns merged partials of one window into ordered rows (supplied by the reduction in use). */
+export type Summarizer = (parts: readonly DeltaColumns[]) => ResultRow[];

@@ -1,0 +1,157 @@
+import { isUtf8 } from 'node:buffer';
+
+export type RejectReason =
+  | 'line too long'
+  | 'invalid UTF-8'
+  | 'NUL byte'
+  | 'no key'
+  | 'bad value'
+  | 'bad time'
+  | 'late';
+
+export interface FramerOutput {
+  /**
+   * A run of complete, valid lines in buf[start, end): each ends with "\n"
+   * (possibly "\r\n"), except a final unterminated line at end of input.
+   */
+  lines(buf: Buffer, start: number, end: number): void;
+  reject(reason: RejectReason): void;
+}
+
+const NEWLINE = 10;
+
+/**
+ * Cuts a byte stream into lines without ever buffering more than
+ * `maxLineBytes` of one line, and tracks the byte offset just past the last
+ * line it has handed out or rejected: that is the position a restart resumes at.
+ */
+export class LineFramer {
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private skipping = false;
+  /** Offset (from the start of the source) of the first byte not yet fully handled. */
+  offset: number;
+
+  constructor(
+    private readonly output: FramerOutput,
+    private readonly maxLineBytes: number,
+    startOffset = 0,
+  ) {
+    this.offset = startOffset;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const n = chunk.length;
+    if (this.skipping) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0) {
+        this.offset += n;
+        return;
+      }
+      this.skipping = false;
+      pos = nl + 1;
+      this.offset += pos;
+    }
+    if (this.carryBytes > 0) {
+      const nl = chunk.indexOf(NEWLINE, pos);
+      if (nl < 0) {
+        this.holdPartial(chunk, pos);
+        return;
+      }
+      this.carry.push(chunk.subarray(pos, nl + 1));
+      const line = Buffer.concat(this.carry, this.carryBytes + nl + 1 - pos);
+      this.carry = [];
+      this.carryBytes = 0;
+      this.emit(line, 0, line.length);
+      pos = nl + 1;
+    }
+    const lastNl = chunk.lastIndexOf(NEWLINE);
+    if (lastNl >= pos) {
+      this.emit(chunk, pos, lastNl + 1);
+      pos = lastNl + 1;
+    }
+    if (pos < n) this.holdPartial(chunk, pos);
+  }
+
+  /** End of input: a final line without a newline still counts. */
+  end(): void {
+    if (this.carryBytes > 0) {
+      const line = Buffer.concat(this.carry, this.carryBytes);
+      this.carry = [];
+      this.carryBytes = 0;
+      this.emit(line, 0, line.length);
+    }
+    this.skipping = false;
+  }
+
+  private holdPartial(chunk: Buffer, pos: number): void {
+    const size = chunk.length - pos;
+    if (this.carryBytes + size > this.maxLineBytes) {
+      // Give up on this line now rather than buffer it whole; skip to its end.
+      this.output.reject('line too long');
+      this.offset += this.carryBytes + size;
+      this.carry = [];
+      this.carryBytes = 0;
+      this.skipping = true;
+      return;
+    }
+    // Copy: the source may reuse its chunk buffers.
+    this.carry.push(Buffer.from(chunk.subarray(pos)));
+    this.carryBytes += size;
+  }
+
+  private emit(buf: Buffer, start: number, end: number): void {
+    const nul = buf.indexOf(0, start);
+    const clean =
+      (nul < 0 || nul >= end) &&
+      isUtf8(buf.subarray(start, end)) &&
+      (end - start <= this.maxLineBytes || !this.hasLongLine(buf, start, end));
+    if (clean) {
+      this.output.lines(buf, start, end);
+    } else {
+      this.emitValidLinesOnly(buf, start, end);
+    }
+    this.offset += end - start;
+  }
+
+  private hasLongLine(buf: Buffer, start: number, end: number): boolean {
+    let lineStart = start;
+    while (lineStart < end) {
+      const nl = buf.indexOf(NEWLINE, lineStart);
+      const lineEnd = nl < 0 || nl >= end ? end : nl + 1;
+      if (lineEnd - lineStart > this.maxLineBytes + 2 && this.classify(buf, lineStart, lineEnd) !== null) return true;
+      lineStart = lineEnd;
+    }
+    return false;
+  }
+
+  /** Slow path, only for regions holding at least one bad line: hand out the good lines around it. */
+  private emitValidLinesOnly(buf: Buffer, start: number, end: number): void {
+    let runStart = start;
+    let lineStart = start;
+    while (lineStart < end) {
+      const nl = buf.indexOf(NEWLINE, lineStart);
+      const lineEnd = nl < 0 || nl >= end ? end : nl + 1;
+      const problem = this.classify(buf, lineStart, lineEnd);
+      if (problem !== null) {
+        if (lineStart > runStart) this.output.lines(buf, runStart, lineStart);
+        this.output.reject(problem);
+        runStart = lineEnd;
+      }
+      lineStart = lineEnd;
+    }
+    if (end > runStart) this.output.lines(buf, runStart, end);
+  }
+
+  private classify(buf: Buffer, start: number, end: number): RejectReason | null {
+    let contentEnd = end;
+    if (contentEnd > start && buf[contentEnd - 1] === NEWLINE) contentEnd--;
+    if (contentEnd > start && buf[contentEnd - 1] === 13) contentEnd--;
+    if (contentEnd - start > this.maxLineBytes) return 'line too long';
+    const nul = buf.indexOf(0, start);
+    if (nul >= 0 && nul < contentEnd) return 'NUL byte';
+    if (!isUtf8(buf.subarray(start, contentEnd))) return 'invalid UTF-8';
+    return null;
+  }
+}

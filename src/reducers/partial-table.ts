@@ -1,0 +1,120 @@
+import type { PartialAggregate } from './reducers.js';
+
+/**
+ * Key -> partial aggregate, stored column-wise in typed arrays so the hot path
+ * does one Map lookup per record and allocates nothing for keys already seen.
+ * Counting-only tables skip the sum/min/max columns entirely.
+ */
+export class PartialTable {
+  readonly withValues: boolean;
+  private readonly slots = new Map<string, number>();
+  private keyList: string[] = [];
+  counts: Float64Array;
+  sums: Float64Array | null;
+  mins: Float64Array | null;
+  maxs: Float64Array | null;
+
+  constructor(withValues: boolean, capacity = 1024) {
+    this.withValues = withValues;
+    this.counts = new Float64Array(capacity);
+    this.sums = withValues ? new Float64Array(capacity) : null;
+    this.mins = withValues ? new Float64Array(capacity) : null;
+    this.maxs = withValues ? new Float64Array(capacity) : null;
+  }
+
+  get size(): number {
+    return this.keyList.length;
+  }
+
+  get keys(): readonly string[] {
+    return this.keyList;
+  }
+
+  /** Counts one record for key. */
+  increment(key: string): void {
+    const slot = this.slots.get(key);
+    if (slot !== undefined) {
+      this.counts[slot]! += 1;
+      return;
+    }
+    this.counts[this.newSlot(key)] = 1;
+  }
+
+  /** Adds one record with a numeric value for key. */
+  addValue(key: string, value: number): void {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.newSlot(key);
+      this.counts[slot] = 1;
+      this.sums![slot] = value;
+      this.mins![slot] = value;
+      this.maxs![slot] = value;
+      return;
+    }
+    this.counts[slot]! += 1;
+    this.sums![slot]! += value;
+    if (value < this.mins![slot]!) this.mins![slot] = value;
+    if (value > this.maxs![slot]!) this.maxs![slot] = value;
+  }
+
+  /** Merges a whole partial aggregate for key (used when combining committed deltas). */
+  mergePartial(key: string, count: number, sum: number, min: number, max: number): void {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.newSlot(key);
+      this.counts[slot] = count;
+      if (this.withValues) {
+        this.sums![slot] = sum;
+        this.mins![slot] = min;
+        this.maxs![slot] = max;
+      }
+      return;
+    }
+    this.counts[slot]! += count;
+    if (this.withValues) {
+      this.sums![slot]! += sum;
+      if (min < this.mins![slot]!) this.mins![slot] = min;
+      if (max > this.maxs![slot]!) this.maxs![slot] = max;
+    }
+  }
+
+  partialAt(slot: number): PartialAggregate {
+    return {
+      count: this.counts[slot]!,
+      sum: this.sums ? this.sums[slot]! : 0,
+      min: this.mins ? this.mins[slot]! : Infinity,
+      max: this.maxs ? this.maxs[slot]! : -Infinity,
+    };
+  }
+
+  private newSlot(key: string): number {
+    const slot = this.keyList.length;
+    if (slot === this.counts.length) this.grow();
+    // Substrings can pin the whole chunk they were cut from; keep a flat copy instead.
+    const owned = key.length >= 13 ? flatCopy(key) : key;
+    this.keyList.push(owned);
+    this.slots.set(owned, slot);
+    return slot;
+  }
+
+  private grow(): void {
+    const capacity = this.counts.length * 2;
+    this.counts = growArray(this.counts, capacity);
+    if (this.withValues) {
+      this.sums = growArray(this.sums!, capacity);
+      this.mins = growArray(this.mins!, capacity);
+      this.maxs = growArray(this.maxs!, capacity);
+    }
+  }
+}
+
+function growArray(from: Float64Array, capacity: number): Float64Array {
+  const to = new Float64Array(capacity);
+  to.set(from);
+  return to;
+}
+
+/** A copy that owns its characters (JSON round trip keeps lone surrogates intact, unlike a UTF-8 round trip). */
+function flatCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
+}

@@ -1,0 +1,36 @@
+import type { DeltaColumns, ResultRow, Summarizer } from '../model.js';
+import { PartialTable } from './partial-table.js';
+import type { Reducer } from './reducers.js';
+
+/**
+ * Merges a window's partials and reduces them to rows ordered by value
+ * descending, then key ascending (by UTF-16 code units, so the order never
+ * depends on the locale).
+ */
+export function summarizerFor(reducer: Reducer): Summarizer {
+  return (parts: readonly DeltaColumns[]): ResultRow[] => {
+    const merged = new PartialTable(reducer.needsValue, 1024);
+    for (const part of parts) {
+      for (let i = 0; i < part.size; i++) {
+        merged.mergePartial(
+          part.keys[i]!,
+          part.counts[i]!,
+          part.sums ? part.sums[i]! : 0,
+          part.mins ? part.mins[i]! : Infinity,
+          part.maxs ? part.maxs[i]! : -Infinity,
+        );
+      }
+    }
+    const rows = new Array<ResultRow>(merged.size);
+    const keys = merged.keys;
+    for (let slot = 0; slot < merged.size; slot++) {
+      rows[slot] = [keys[slot]!, reducer.result(merged.partialAt(slot))];
+    }
+    return rows.sort(compareRows);
+  };
+}
+
+export function compareRows(a: ResultRow, b: ResultRow): number {
+  if (a[1] !== b[1]) return b[1] - a[1];
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}

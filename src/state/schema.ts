@@ -1,0 +1,65 @@
+/**
+ * Ordered migrations. Each entry moves the schema from version i to i + 1
+ * (PRAGMA user_version); never edit a released entry, append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE jobs (
+    job         TEXT PRIMARY KEY,
+    definition  TEXT NOT NULL,            -- JSON object of the options that shape results
+    created_at  INTEGER NOT NULL,         -- epoch ms
+    records     INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    late        INTEGER NOT NULL DEFAULT 0,
+    duplicates  INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+
+  -- How far each input has been consumed, committed with the deltas it produced.
+  CREATE TABLE sources (
+    job         TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    kind        TEXT NOT NULL,            -- file | stdin | ...
+    offset      INTEGER NOT NULL,         -- bytes consumed up to the end of the last whole line
+    lines       INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (job, source)
+  ) STRICT, WITHOUT ROWID;
+
+  -- Event-sourced partial state of open windows: one row per window per commit,
+  -- so a commit holds the write lock for a few inserts whatever the key count.
+  CREATE TABLE deltas (
+    id            INTEGER PRIMARY KEY,
+    job           TEXT NOT NULL,
+    window_start  INTEGER NOT NULL,       -- epoch ms, inclusive
+    window_end    INTEGER NOT NULL,       -- epoch ms, exclusive
+    key_count     INTEGER NOT NULL,
+    keys          BLOB NOT NULL,          -- UTF-8 keys joined by NUL (NUL never occurs in a key)
+    counts        BLOB NOT NULL,          -- float64 little-endian per key
+    sums          BLOB,
+    mins          BLOB,
+    maxs          BLOB,
+    committed_at  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX deltas_by_window ON deltas (job, window_start);
+
+  -- Publication log: one row per finalized window; UNIQUE makes finalization happen once.
+  CREATE TABLE results (
+    seq           INTEGER PRIMARY KEY,    -- publication order
+    job           TEXT NOT NULL,
+    window_start  INTEGER NOT NULL,
+    window_end    INTEGER NOT NULL,
+    finalized_at  INTEGER NOT NULL,
+    row_count     INTEGER NOT NULL,
+    rows          TEXT NOT NULL,          -- JSON [[key, value], ...], value desc then key asc
+    UNIQUE (job, window_start)
+  ) STRICT;
+
+  -- For people with the sqlite3 shell: one row per finalized (window, key).
+  CREATE VIEW result_rows AS
+    SELECT r.seq, r.job, r.window_start, r.window_end,
+           row.value ->> 0 AS key, row.value ->> 1 AS value
+    FROM results AS r, json_each(r.rows) AS row;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

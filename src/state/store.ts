@@ -1,0 +1,396 @@
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Database as DB } from 'better-sqlite3';
+import { RuntimeFailure, StaleBatchError, UsageError } from '../errors.js';
+import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
+import { decodeDelta, encodeDelta } from './codec.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type JobDefinition = Readonly<Record<string, string>>;
+
+export interface SourceProgress {
+  readonly source: string;
+  readonly kind: string;
+  /** Offset the batch started from; the commit is refused if the database disagrees (replayed batch). */
+  readonly fromOffset: number;
+  readonly toOffset: number;
+  readonly lines: number;
+}
+
+export interface CommitBatch {
+  readonly job: string;
+  readonly now: number;
+  readonly windows: ReadonlyArray<{ readonly start: number; readonly end: number; readonly delta: DeltaColumns }>;
+  readonly sources: readonly SourceProgress[];
+  readonly records: number;
+  readonly rejected: number;
+  readonly late: number;
+}
+
+export interface CommitOutcome {
+  /** Records that fell into windows already finalized; they changed nothing. */
+  readonly lateWindows: readonly number[];
+}
+
+export interface StatusReport {
+  readonly database: string;
+  readonly schemaVersion: number;
+  readonly databaseBytes: number;
+  readonly walBytes: number;
+  readonly publishedSeq: number;
+  readonly jobs: ReadonlyArray<{
+    job: string;
+    definition: JobDefinition;
+    records: number;
+    rejected: number;
+    late: number;
+    duplicates: number;
+    openWindows: number;
+    finalizedWindows: number;
+  }>;
+  readonly sources: ReadonlyArray<{ job: string; source: string; kind: string; offset: number; lines: number; updatedAt: number }>;
+  readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
+}
+
+const BUSY_RETRIES = 20;
+
+/**
+ * The SQLite store: the only module that talks to better-sqlite3. Every write
+ * is one IMMEDIATE transaction, retried a bounded number of times on SQLITE_BUSY.
+ */
+export class StateStore {
+  private constructor(
+    private readonly db: DB,
+    readonly path: string | null,
+  ) {}
+
+  /** Opens (creating and migrating) the database; `path` null keeps state in memory. */
+  static open(path: string | null): StateStore {
+    let db: DB;
+    try {
+      db = new Database(path ?? ':memory:');
+    } catch (err) {
+      throw new RuntimeFailure(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      db.pragma('busy_timeout = 5000');
+      if (path !== null) {
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new RuntimeFailure(`cannot put ${path} in WAL mode (got ${String(mode)})`);
+      }
+      // WAL + NORMAL: a committed transaction survives a process crash; only power loss can drop the last ones.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('cache_size = -32000');
+      migrate(db);
+    } catch (err) {
+      db.close();
+      if (err instanceof RuntimeFailure) throw err;
+      const message = (err as Error).message;
+      if (/file is not a database|malformed/i.test(message)) {
+        throw new UsageError(`${path} is not a statesync database (${message})`);
+      }
+      throw new RuntimeFailure(`cannot use database ${path}: ${message}`, { cause: err });
+    }
+    return new StateStore(db, path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Pins the job's definition on first use; refuses a run whose definition
+   * differs, naming each difference.
+   */
+  ensureJob(job: string, definition: JobDefinition, now: number): void {
+    this.write(() => {
+      const row = this.db.prepare('SELECT definition FROM jobs WHERE job = ?').get(job) as
+        | { definition: string }
+        | undefined;
+      if (row === undefined) {
+        this.db
+          .prepare('INSERT INTO jobs (job, definition, created_at) VALUES (?, ?, ?)')
+          .run(job, JSON.stringify(definition), now);
+        return;
+      }
+      const pinned = JSON.parse(row.definition) as JobDefinition;
+      const differences: string[] = [];
+      for (const name of new Set([...Object.keys(pinned), ...Object.keys(definition)])) {
+        if (pinned[name] !== definition[name]) {
+          differences.push(`${name} ${pinned[name] ?? '(unset)'} (this run: ${definition[name] ?? '(unset)'})`);
+        }
+      }
+      if (differences.length > 0) {
+        throw new UsageError(
+          `job '${job}' in ${this.path ?? 'memory'} was defined with ${differences.join(', ')}; ` +
+            `rerun with the same options or pick another --job`,
+        );
+      }
+    });
+  }
+
+  jobDefinition(job: string): JobDefinition | undefined {
+    const row = this.db.prepare('SELECT definition FROM jobs WHERE job = ?').get(job) as
+      | { definition: string }
+      | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.definition) as JobDefinition);
+  }
+
+  sourceOffset(job: string, source: string): { offset: number; lines: number } | undefined {
+    return this.db.prepare('SELECT offset, lines FROM sources WHERE job = ? AND source = ?').get(job, source) as
+      | { offset: number; lines: number }
+      | undefined;
+  }
+
+  /**
+   * Applies one batch: the window deltas, the source offsets they came from
+   * and the counters, all or nothing. A batch whose starting offsets do not
+   * match the database was already applied (or superseded) and is refused.
+   */
+  commit(batch: CommitBatch): CommitOutcome {
+    const lateWindows: number[] = [];
+    this.write(() => {
+      const getOffset = this.db.prepare('SELECT offset FROM sources WHERE job = ? AND source = ?').pluck();
+      for (const s of batch.sources) {
+        const current = (getOffset.get(batch.job, s.source) as number | undefined) ?? 0;
+        if (current !== s.fromOffset) {
+          throw new StaleBatchError(
+            `source ${s.source} of job '${batch.job}' is at offset ${current} in the database, ` +
+              `but this batch starts at ${s.fromOffset}: another process applied it`,
+          );
+        }
+      }
+      const isFinal = this.db.prepare('SELECT 1 FROM results WHERE job = ? AND window_start = ?').pluck();
+      const insertDelta = this.db.prepare(
+        `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, mins, maxs, committed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const w of batch.windows) {
+        if (w.delta.size === 0) continue;
+        if (isFinal.get(batch.job, w.start) !== undefined) {
+          lateWindows.push(w.start);
+          continue;
+        }
+        const blobs = encodeDelta(w.delta);
+        insertDelta.run(batch.job, w.start, w.end, w.delta.size, blobs.keys, blobs.counts, blobs.sums, blobs.mins, blobs.maxs, batch.now);
+      }
+      const upsertSource = this.db.prepare(
+        `INSERT INTO sources (job, source, kind, offset, lines, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job, source) DO UPDATE SET offset = excluded.offset, lines = sources.lines + excluded.lines,
+           updated_at = excluded.updated_at`,
+      );
+      for (const s of batch.sources) {
+        upsertSource.run(batch.job, s.source, s.kind, s.toOffset, s.lines, batch.now);
+      }
+      if (batch.records !== 0 || batch.rejected !== 0 || batch.late !== 0) {
+        this.db
+          .prepare('UPDATE jobs SET records = records + ?, rejected = rejected + ?, late = late + ? WHERE job = ?')
+          .run(batch.records, batch.rejected, batch.late, batch.job);
+      }
+    });
+    return { lateWindows };
+  }
+
+  /** Starts of the job's open windows that end at or before `time`, oldest first. */
+  openWindowsEndingBy(job: string, time: number): number[] {
+    return this.db
+      .prepare('SELECT DISTINCT window_start FROM deltas WHERE job = ? AND window_end <= ? ORDER BY window_start')
+      .pluck()
+      .all(job, time) as number[];
+  }
+
+  /**
+   * Finalizes every open window of the job that ends at or before `time`:
+   * merges its deltas, publishes the rows under the next sequence number and
+   * drops the deltas, in one transaction. Returns what it published.
+   */
+  finalizeUpTo(job: string, time: number, summarize: Summarizer, now: number): WindowResult[] {
+    const published: WindowResult[] = [];
+    this.write(() => {
+      published.length = 0;
+      const starts = this.openWindowsEndingBy(job, time);
+      const insert = this.db.prepare(
+        `INSERT INTO results (job, window_start, window_end, finalized_at, row_count, rows)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job, window_start) DO NOTHING`,
+      );
+      const drop = this.db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
+      for (const start of starts) {
+        const { end, parts } = this.loadWindow(job, start);
+        const rows = summarize(parts);
+        const info = insert.run(job, start, end, now, rows.length, encodeRows(rows));
+        drop.run(job, start);
+        if (info.changes === 1) {
+          published.push({ job, start, end, state: 'final', seq: Number(info.lastInsertRowid), rows });
+        }
+      }
+    });
+    return published;
+  }
+
+  /** Open windows with their current (merged, not yet final) rows. */
+  readOpen(job: string | null, summarize: (job: string) => Summarizer): WindowResult[] {
+    const windows = this.db
+      .prepare(
+        `SELECT DISTINCT job, window_start AS start FROM deltas WHERE (@job IS NULL OR job = @job) ORDER BY window_start, job`,
+      )
+      .all({ job }) as Array<{ job: string; start: number }>;
+    return windows.map(({ job: j, start }) => {
+      const { end, parts } = this.loadWindow(j, start);
+      return { job: j, start, end, state: 'open', seq: null, rows: summarize(j)(parts) };
+    });
+  }
+
+  /** Finalized windows in publication order, from sequence number `fromSeq` on. */
+  readFinal(job: string | null, fromSeq = 0): WindowResult[] {
+    const rows = this.db
+      .prepare(
+        `SELECT seq, job, window_start, window_end, rows FROM results
+         WHERE seq >= @fromSeq AND (@job IS NULL OR job = @job) ORDER BY seq`,
+      )
+      .all({ fromSeq, job }) as Array<{ seq: number; job: string; window_start: number; window_end: number; rows: string }>;
+    return rows.map((r) => ({
+      job: r.job,
+      start: r.window_start,
+      end: r.window_end,
+      state: 'final',
+      seq: r.seq,
+      rows: JSON.parse(r.rows) as ResultRow[],
+    }));
+  }
+
+  jobNames(): string[] {
+    return this.db.prepare('SELECT job FROM jobs ORDER BY job').pluck().all() as string[];
+  }
+
+  status(): StatusReport {
+    const jobs = (
+      this.db
+        .prepare(
+          `SELECT j.job, j.definition, j.records, j.rejected, j.late, j.duplicates,
+             (SELECT COUNT(DISTINCT window_start) FROM deltas d WHERE d.job = j.job) AS open_windows,
+             (SELECT COUNT(*) FROM results r WHERE r.job = j.job) AS finalized_windows
+           FROM jobs j ORDER BY j.job`,
+        )
+        .all() as Array<{
+        job: string;
+        definition: string;
+        records: number;
+        rejected: number;
+        late: number;
+        duplicates: number;
+        open_windows: number;
+        finalized_windows: number;
+      }>
+    ).map((j) => ({
+      job: j.job,
+      definition: JSON.parse(j.definition) as JobDefinition,
+      records: j.records,
+      rejected: j.rejected,
+      late: j.late,
+      duplicates: j.duplicates,
+      openWindows: j.open_windows,
+      finalizedWindows: j.finalized_windows,
+    }));
+    const sources = (
+      this.db
+        .prepare('SELECT job, source, kind, offset, lines, updated_at FROM sources ORDER BY job, source')
+        .all() as Array<{ job: string; source: string; kind: string; offset: number; lines: number; updated_at: number }>
+    ).map((s) => ({ job: s.job, source: s.source, kind: s.kind, offset: s.offset, lines: s.lines, updatedAt: s.updated_at }));
+    const openWindows = this.db
+      .prepare(
+        `SELECT job, window_start AS start, MAX(window_end) AS "end", COUNT(*) AS commits, SUM(key_count) AS keyRows
+         FROM deltas GROUP BY job, window_start ORDER BY window_start, job`,
+      )
+      .all() as Array<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
+    const publishedSeq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) FROM results').pluck().get() as number) ?? 0;
+    return {
+      database: this.path ?? ':memory:',
+      schemaVersion: this.db.pragma('user_version', { simple: true }) as number,
+      databaseBytes: fileSize(this.path),
+      walBytes: fileSize(this.path === null ? null : `${this.path}-wal`),
+      publishedSeq,
+      jobs,
+      sources,
+      openWindows,
+    };
+  }
+
+  private loadWindow(job: string, start: number): { end: number; parts: DeltaColumns[] } {
+    const rows = this.db
+      .prepare(
+        `SELECT window_end, key_count, keys, counts, sums, mins, maxs FROM deltas
+         WHERE job = ? AND window_start = ? ORDER BY id`,
+      )
+      .all(job, start) as Array<{
+      window_end: number;
+      key_count: number;
+      keys: Buffer;
+      counts: Buffer;
+      sums: Buffer | null;
+      mins: Buffer | null;
+      maxs: Buffer | null;
+    }>;
+    return { end: rows.length > 0 ? rows[0]!.window_end : start, parts: rows.map(decodeDelta) };
+  }
+
+  /** Runs fn in an IMMEDIATE transaction, retrying with backoff while another process holds the lock. */
+  private write(fn: () => void): void {
+    const txn = this.db.transaction(fn);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        txn.immediate();
+        return;
+      } catch (err) {
+        if (!isBusy(err) || attempt >= BUSY_RETRIES) {
+          if (isBusy(err)) {
+            throw new RuntimeFailure(`database ${this.path} stayed locked by another process; giving up after ${attempt + 1} tries`);
+          }
+          throw err;
+        }
+        sleepSync(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  }
+}
+
+function migrate(db: DB): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new UsageError(
+      `the database was written by a newer statesync (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade statesync`,
+    );
+  }
+  for (let v = version; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+function encodeRows(rows: readonly ResultRow[]): string {
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [key, value] = rows[i]!;
+    parts[i] = `[${JSON.stringify(key)},${JSON.stringify(value)}]`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function fileSize(path: string | null): number {
+  if (path === null) return 0;
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
