@@ -164,8 +164,9 @@ export class StreamJob {
         if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
         if (now >= this.nextFire) this.fireDueWindows(now);
       }
-      // A final unterminated line counts only at a real end of input, not on an interrupted read.
-      if (this.stopReason === null && this.failure === null) {
+      // A final unterminated line counts at a real end of input. On an interrupted read a
+      // replayable source leaves it to the rerun; any other source would lose it, so it counts now.
+      if (this.failure === null && (this.stopReason === null || !source.resumable)) {
         framer.end();
         entry.toOffset = framer.offset;
       }
