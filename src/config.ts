@@ -1,4 +1,5 @@
-import type { KeySpec } from './records/specs.js';
+import type { FieldSpec, KeySpec } from './records/specs.js';
+import type { TimeFormat } from './records/time.js';
 import type { ReductionName } from './reducers/reducers.js';
 import type { OutputFormat } from './sinks/sink.js';
 
@@ -22,6 +23,17 @@ export interface StreamConfig {
   /** null: fields are separated by runs of whitespace. */
   readonly delimiter: string | null;
   readonly ignoreCase: boolean;
+  /** The numeric value of sum/min/max/avg; null for count. */
+  readonly value: FieldSpec | null;
+  /** Where the event time is; null means processing time. */
+  readonly time: FieldSpec | null;
+  readonly timeFormat: TimeFormat;
+  /** Event time: how far behind the newest event time a record may be and still count. */
+  readonly latenessMs: number;
+  /** Event time: quiet input this long lets the watermark follow the wall clock; null never. */
+  readonly idleTimeoutMs: number | null;
+  /** Where late records' original lines are appended; null nowhere. */
+  readonly lateOutput: string | null;
   readonly windowMs: number;
   readonly commitIntervalMs: number;
   readonly maxLineBytes: number;

@@ -6,12 +6,14 @@ export interface DeltaColumns {
   readonly keys: readonly string[];
   readonly counts: Float64Array;
   readonly sums: Float64Array | null;
+  /** Rounding errors of `sums` (double-double); null when sums is null. */
+  readonly sumLows: Float64Array | null;
   readonly mins: Float64Array | null;
   readonly maxs: Float64Array | null;
 }
 
-/** One result row: key and reduced value. */
-export type ResultRow = readonly [key: string, value: number];
+/** One result row: key and reduced value (a bigint only for exact integer sums beyond 2^53). */
+export type ResultRow = readonly [key: string, value: number | bigint];
 
 /** The rows of one window, ordered by value descending, then key ascending. */
 export interface WindowResult {

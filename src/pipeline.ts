@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from './config.js';
 import { StaleBatchError, RuntimeFailure } from './errors.js';
 import type { WindowResult } from './model.js';
-import { makeExtractor, type Extractor } from './records/extract.js';
 import { LineFramer, type RejectReason } from './records/framer.js';
+import { makeRecordReader, type ParsedRecord, type RecordReader } from './records/record-reader.js';
 import { describeSpec } from './records/specs.js';
 import { countWords, type WordTally } from './records/words.js';
 import { PartialTable } from './reducers/partial-table.js';
-import { WordCountTable } from './reducers/word-count-table.js';
 import { reducerFor } from './reducers/reducers.js';
 import { summarizerFor } from './reducers/summarize.js';
+import { WordCountTable } from './reducers/word-count-table.js';
 import { openFileSource } from './sources/file.js';
 import type { Source } from './sources/source.js';
 import { stdinSource } from './sources/stdin.js';
@@ -28,11 +28,14 @@ export interface StreamDeps {
   readonly publish: (result: WindowResult) => void;
   /** One-line diagnostics for stderr. */
   readonly note: (line: string) => void;
+  /** Receives the original line of each late record (--late-output). */
+  readonly late?: (line: string) => void;
 }
 
 export interface RunSummary {
   readonly stoppedBy: StopReason;
   readonly records: number;
+  readonly late: number;
   readonly rejected: ReadonlyMap<RejectReason, number>;
 }
 
@@ -44,34 +47,67 @@ export function jobDefinition(config: StreamConfig): JobDefinition {
     key: describeSpec(config.key),
     delimiter: config.delimiter ?? 'whitespace',
     'ignore-case': String(config.ignoreCase),
+    value: config.value === null ? 'none' : describeSpec(config.value),
+    time: config.time === null ? 'processing' : describeSpec(config.time),
+    'time-format': config.time === null ? 'none' : config.timeFormat,
+    lateness: config.time === null ? 'none' : formatDuration(config.latenessMs),
   };
 }
 
-/** How often the timer checks for windows to fire and commits to make. */
+/** How often the timer checks for windows to fire, commits to make and idleness. */
 const TICK_MS = 50;
 
+interface SourceEntry {
+  kind: string;
+  fromOffset: number;
+  toOffset: number;
+  lines: number;
+  /** Newest event time among this source's records read so far (event time only). */
+  maxEventTime: number | null;
+}
+
 /**
- * One stream run: sources -> framer -> key extraction -> per-window partial
- * tables -> periodic commits -> finalization -> publish. Processing time: a
- * chunk belongs to the window of the clock when it was read.
+ * One stream run: sources -> framer -> records -> per-window partial tables
+ * -> periodic commits -> finalization -> publish.
+ *
+ * The watermark decides when a window is finished (its end <= watermark):
+ * in processing time it is the clock; in event time it is the newest event
+ * time read minus the lateness. A record whose window has already ended by
+ * the watermark at the moment it is read is late. Because the newest event
+ * time is committed with each source's offset, a rerun after a crash makes
+ * exactly the same late decisions as an uninterrupted run.
  */
 export class StreamJob {
   private readonly reducer;
   private readonly summarize;
-  private readonly extractKey: Extractor | null;
+  private readonly reader: RecordReader | null;
+  private readonly record: ParsedRecord = { key: '', value: 0, time: NaN };
+  private readonly eventTime: boolean;
+  /** Plain word count: bytes are counted without decoding (the benchmark's hot path). */
+  private readonly byteWords: boolean;
   /** Uncommitted partials per window start. */
   private pending = new Map<number, WindowTable>();
   private table: WindowTable | null = null;
-  /** Plain word count: bytes are counted without decoding (the benchmark's hot path). */
-  private readonly byteWords: boolean;
+  private tableStart = NaN;
+  /** Processing time: the end of the window `table` belongs to. */
   private tableEnd = -Infinity;
-  private readonly progress = new Map<string, { kind: string; fromOffset: number; toOffset: number; lines: number }>();
+  private readonly progress = new Map<string, SourceEntry>();
+  private entry: SourceEntry | null = null;
+  private maxEventTime = -Infinity;
+  /** Wall clock and newest event time at the last record, for --idle-timeout. */
+  private lastRecordWall: number;
+  private eventTimeAtLastRecord = -Infinity;
+  /** Finalized window starts above the watermark (possible after a rerun or an idle advance). */
+  private finalizedAhead = new Set<number>();
+  /** Earliest end among windows holding data that is not finalized yet. */
+  private nextFire = Infinity;
   private pendingRecords = 0;
   private pendingRejected = 0;
+  private pendingLate = 0;
   private totalRecords = 0;
+  private totalLate = 0;
   private readonly rejected = new Map<RejectReason, number>();
   private lastCommit: number;
-  private nextFire = Infinity;
   private stopReason: StopReason | null = null;
   private activeSource: Source | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -84,9 +120,19 @@ export class StreamJob {
   ) {
     this.reducer = reducerFor(config.reduction);
     this.summarize = summarizerFor(this.reducer);
-    this.extractKey =
-      config.key.kind === 'word' || config.key.kind === 'line' ? null : makeExtractor(config.key, config.delimiter);
+    this.eventTime = config.time !== null;
+    this.reader =
+      config.key.kind === 'word'
+        ? null
+        : makeRecordReader({
+            key: config.key,
+            delimiter: config.delimiter,
+            value: config.value,
+            time: config.time,
+            timeFormat: config.timeFormat,
+          });
     this.lastCommit = deps.clock.now();
+    this.lastRecordWall = this.lastCommit;
     this.byteWords = config.key.kind === 'word' && !config.ignoreCase && config.reduction === 'count';
   }
 
@@ -100,18 +146,14 @@ export class StreamJob {
   async run(): Promise<RunSummary> {
     const { store, clock } = this.deps;
     store.ensureJob(this.config.job, jobDefinition(this.config), clock.now());
-    // Windows left open by an earlier run that has since ended are due now.
-    this.fireDueWindows(clock.now());
+    const sources = await this.openSources();
+    if (this.eventTime) this.restoreWatermark(sources);
+    // Windows left open by an earlier run may already be due.
+    this.fireDueWindows(this.watermark(clock.now()));
     this.timer = setInterval(() => this.onTick(), TICK_MS);
     try {
-      const runId = randomUUID();
-      const multiple = this.config.inputs.length > 1;
-      for (const input of this.config.inputs) {
+      for (const source of sources) {
         if (this.stopReason !== null) break;
-        const override =
-          this.config.source === null ? null : multiple ? `${this.config.source}:${input.kind === 'file' ? input.path : '-'}` : this.config.source;
-        const source =
-          input.kind === 'file' ? await openFileSource(input.path, override) : stdinSource(override, runId);
         await this.consume(source);
       }
       if (this.failure !== null) throw this.failure;
@@ -121,7 +163,41 @@ export class StreamJob {
     } finally {
       if (this.timer !== null) clearInterval(this.timer);
     }
-    return { stoppedBy: this.stopReason ?? 'end', records: this.totalRecords, rejected: this.rejected };
+    return {
+      stoppedBy: this.stopReason ?? 'end',
+      records: this.totalRecords,
+      late: this.totalLate,
+      rejected: this.rejected,
+    };
+  }
+
+  private async openSources(): Promise<Source[]> {
+    const runId = randomUUID();
+    const { inputs, source } = this.config;
+    const sources: Source[] = [];
+    for (const input of inputs) {
+      const override =
+        source === null ? null : inputs.length > 1 ? `${source}:${input.kind === 'file' ? input.path : '-'}` : source;
+      sources.push(input.kind === 'file' ? await openFileSource(input.path, override) : stdinSource(override, runId));
+    }
+    return sources;
+  }
+
+  /** The newest event time committed for this run's sources, and the windows already finalized beyond it. */
+  private restoreWatermark(sources: readonly Source[]): void {
+    for (const source of sources) {
+      if (!source.resumable) continue;
+      const committed = this.deps.store.sourceOffset(this.config.job, source.id);
+      if (committed?.maxEventTime != null && committed.maxEventTime > this.maxEventTime) {
+        this.maxEventTime = committed.maxEventTime;
+      }
+    }
+    this.eventTimeAtLastRecord = this.maxEventTime;
+    this.finalizedAhead = new Set(this.deps.store.finalizedStartsEndingAfter(this.config.job, this.watermark(0)));
+  }
+
+  private watermark(now: number): number {
+    return this.eventTime ? this.maxEventTime - this.config.latenessMs : now;
   }
 
   private async consume(source: Source): Promise<void> {
@@ -147,8 +223,15 @@ export class StreamJob {
         this.deps.note(`${source.label}: resuming after ${dbOffset} bytes already committed`);
       }
     }
-    const entry = { kind: source.kind, fromOffset: dbOffset, toOffset: readFrom, lines: 0 };
+    const entry: SourceEntry = {
+      kind: source.kind,
+      fromOffset: dbOffset,
+      toOffset: readFrom,
+      lines: 0,
+      maxEventTime: committed?.maxEventTime ?? null,
+    };
     this.progress.set(source.id, entry);
+    this.entry = entry;
     const framer = new LineFramer(
       { lines: (buf, start, end) => this.onLines(buf, start, end), reject: (reason) => this.onReject(reason) },
       this.config.maxLineBytes,
@@ -160,9 +243,7 @@ export class StreamJob {
         framer.push(chunk);
         entry.toOffset = framer.offset;
         if (this.failure !== null || this.stopReason !== null) break;
-        const now = this.deps.clock.now();
-        if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-        if (now >= this.nextFire) this.fireDueWindows(now);
+        this.afterChunk();
       }
       // A final unterminated line counts at a real end of input. On an interrupted read a
       // replayable source leaves it to the rerun; any other source would lose it, so it counts now.
@@ -172,15 +253,22 @@ export class StreamJob {
       }
     } finally {
       this.activeSource = null;
+      this.entry = null;
       source.stop();
     }
   }
 
-  private onLines(buf: Buffer, start: number, end: number): void {
+  private afterChunk(): void {
     const now = this.deps.clock.now();
-    if (now >= this.tableEnd) this.switchWindow(now);
-    const entry = this.progress.get(this.activeSource!.id)!;
+    if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
+    const watermark = this.watermark(now);
+    if (watermark >= this.nextFire) this.fireDueWindows(watermark);
+  }
+
+  private onLines(buf: Buffer, start: number, end: number): void {
+    const entry = this.entry!;
     const tally = this.tally;
+    if (!this.eventTime) this.useProcessingWindow(this.deps.clock.now());
     if (this.byteWords) {
       tally.words = 0;
       tally.lines = 0;
@@ -189,37 +277,61 @@ export class StreamJob {
       entry.lines += tally.lines;
       return;
     }
-    const table = this.table as PartialTable;
     let text = buf.toString('utf8', start, end);
     if (this.config.ignoreCase) text = text.toLowerCase();
-    if (this.config.key.kind === 'word') {
+    if (this.reader === null) {
       tally.words = 0;
       tally.lines = 0;
-      countWords(text, table, tally);
+      countWords(text, this.table as PartialTable, tally);
       this.pendingRecords += tally.words;
       entry.lines += tally.lines;
       return;
     }
-    let lineStart = 0;
     const n = text.length;
+    let lineStart = 0;
     while (lineStart < n) {
       let lineEnd = text.indexOf('\n', lineStart);
       const next = lineEnd < 0 ? n : lineEnd + 1;
       if (lineEnd < 0) lineEnd = n;
       entry.lines++;
       if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-      if (lineEnd > lineStart) {
-        const line = text.slice(lineStart, lineEnd);
-        const key = this.extractKey === null ? line : this.extractKey(line);
-        if (key === null) {
-          this.onReject('no key');
-        } else {
-          table.increment(key);
-          this.pendingRecords++;
-        }
-      }
+      if (lineEnd > lineStart) this.onRecordLine(text.slice(lineStart, lineEnd), entry);
       lineStart = next;
     }
+  }
+
+  private onRecordLine(line: string, entry: SourceEntry): void {
+    const record = this.record;
+    const problem = this.reader!(line, record);
+    if (problem !== null) {
+      this.onReject(problem);
+      return;
+    }
+    if (this.eventTime) {
+      const time = record.time;
+      const start = windowStartOf(time, this.config.windowMs);
+      if (start + this.config.windowMs <= this.maxEventTime - this.config.latenessMs || this.finalizedAhead.has(start)) {
+        this.pendingLate++;
+        this.deps.late?.(line);
+      } else {
+        if (start !== this.tableStart) this.useWindow(start);
+        this.addToTable(record);
+      }
+      // A late record still shows how far event time has got.
+      if (time > this.maxEventTime) this.maxEventTime = time;
+      if (entry.maxEventTime === null || time > entry.maxEventTime) entry.maxEventTime = time;
+      this.lastRecordWall = this.deps.clock.now();
+      this.eventTimeAtLastRecord = this.maxEventTime;
+      return;
+    }
+    this.addToTable(record);
+  }
+
+  private addToTable(record: ParsedRecord): void {
+    const table = this.table as PartialTable;
+    if (this.reducer.needsValue) table.addValue(record.key, record.value);
+    else table.increment(record.key);
+    this.pendingRecords++;
   }
 
   private onReject(reason: RejectReason): void {
@@ -227,23 +339,32 @@ export class StreamJob {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
 
-  private switchWindow(now: number): void {
+  private useProcessingWindow(now: number): void {
+    if (now < this.tableEnd) return;
     const start = windowStartOf(now, this.config.windowMs);
+    this.useWindow(start);
+    this.tableEnd = start + this.config.windowMs;
+  }
+
+  private useWindow(start: number): void {
     let table = this.pending.get(start);
     if (table === undefined) {
       table = this.byteWords ? new WordCountTable() : new PartialTable(this.reducer.needsValue);
       this.pending.set(start, table);
+      const end = start + this.config.windowMs;
+      if (end < this.nextFire) this.nextFire = end;
     }
     this.table = table;
-    this.tableEnd = start + this.config.windowMs;
-    if (this.tableEnd < this.nextFire) this.nextFire = this.tableEnd;
+    this.tableStart = start;
   }
 
   private onTick(): void {
     try {
       const now = this.deps.clock.now();
+      if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
       if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-      if (now >= this.nextFire) this.fireDueWindows(now);
+      const watermark = this.watermark(now);
+      if (watermark >= this.nextFire) this.fireDueWindows(watermark);
     } catch (err) {
       // Surface timer failures through the read loop, which owns error handling.
       this.failure = err;
@@ -251,12 +372,21 @@ export class StreamJob {
     }
   }
 
-  /** Commits, then finalizes and publishes every window that has ended by `now`. */
-  private fireDueWindows(now: number): void {
+  /** After --idle-timeout without records, event time moves on with the wall clock. */
+  private advanceIdleWatermark(now: number): void {
+    const quiet = now - this.lastRecordWall;
+    if (quiet < this.config.idleTimeoutMs! || this.eventTimeAtLastRecord === -Infinity) return;
+    const advanced = this.eventTimeAtLastRecord + quiet;
+    if (advanced > this.maxEventTime) this.maxEventTime = advanced;
+  }
+
+  /** Commits, then finalizes and publishes every window that has ended by the watermark. */
+  private fireDueWindows(watermark: number): void {
     this.commit();
-    this.nextFire = Infinity;
-    if (this.tableEnd > now) this.nextFire = this.tableEnd;
-    this.publishAll(this.deps.store.finalizeUpTo(this.config.job, now, this.summarize, now));
+    const now = this.deps.clock.now();
+    const published = this.deps.store.finalizeUpTo(this.config.job, watermark, this.summarize, now);
+    this.nextFire = this.deps.store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
+    this.publishAll(published);
   }
 
   private publishAll(results: readonly WindowResult[]): void {
@@ -270,20 +400,28 @@ export class StreamJob {
     const sources: SourceProgress[] = [];
     for (const [id, p] of this.progress) {
       if (p.toOffset !== p.fromOffset || p.lines > 0) {
-        sources.push({ source: id, kind: p.kind, fromOffset: p.fromOffset, toOffset: p.toOffset, lines: p.lines });
+        sources.push({
+          source: id,
+          kind: p.kind,
+          fromOffset: p.fromOffset,
+          toOffset: p.toOffset,
+          lines: p.lines,
+          maxEventTime: p.maxEventTime,
+        });
       }
     }
-    if (this.pending.size === 0 && sources.length === 0 && this.pendingRejected === 0) return;
+    if (this.pending.size === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0) return;
     const windows = [...this.pending].map(([start, delta]) => ({ start, end: start + this.config.windowMs, delta }));
+    let outcome;
     try {
-      this.deps.store.commit({
+      outcome = this.deps.store.commit({
         job: this.config.job,
         now,
         windows,
         sources,
         records: this.pendingRecords,
         rejected: this.pendingRejected,
-        late: 0,
+        late: this.pendingLate,
       });
     } catch (err) {
       if (err instanceof StaleBatchError) {
@@ -293,15 +431,26 @@ export class StreamJob {
       }
       throw err;
     }
-    this.totalRecords += this.pendingRecords;
+    let lateInFinalized = 0;
+    for (const start of outcome.lateWindows) lateInFinalized += recordsIn(this.pending.get(start)!);
+    this.totalRecords += this.pendingRecords - lateInFinalized;
+    this.totalLate += this.pendingLate + lateInFinalized;
     for (const p of this.progress.values()) {
       p.fromOffset = p.toOffset;
       p.lines = 0;
     }
     this.pending = new Map();
     this.table = null;
+    this.tableStart = NaN;
     this.tableEnd = -Infinity;
     this.pendingRecords = 0;
     this.pendingRejected = 0;
+    this.pendingLate = 0;
   }
+}
+
+function recordsIn(table: WindowTable): number {
+  let n = 0;
+  for (let i = 0; i < table.size; i++) n += table.counts[i]!;
+  return n;
 }

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { InputSpec, OutputConfig, StreamConfig } from '../config.js';
 import { UsageError } from '../errors.js';
-import { parseKeySpec } from '../records/specs.js';
+import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
+import { TIME_FORMATS, type TimeFormat } from '../records/time.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../sinks/sink.js';
 import { parseDuration } from '../windows/duration.js';
@@ -11,6 +12,12 @@ export interface RawStreamOptions {
   key?: string;
   delimiter?: string;
   ignoreCase?: boolean;
+  value?: string;
+  time?: string;
+  timeFormat?: string;
+  lateness?: string;
+  idleTimeout?: string;
+  lateOutput?: string;
   window: string;
   commitInterval: string;
   maxLineBytes: string;
@@ -46,7 +53,32 @@ export function parseStreamOptions(
   if (inputs.filter((i) => i.kind === 'stdin').length > 1) {
     throw new UsageError('stdin (-) can be given only once');
   }
+  const needsValue = reduction !== 'count';
+  if (needsValue && raw.value === undefined) {
+    throw new UsageError(`${reduction} needs --value SPEC (field=N, json=PATH or regex=RE)`);
+  }
+  if (!needsValue && raw.value !== undefined) {
+    throw new UsageError('count takes no --value; use sum, min, max or avg to reduce values');
+  }
+  if (needsValue && raw.key === undefined) {
+    throw new UsageError(`${reduction} needs --key line, field=N, json=PATH or regex=RE`);
+  }
   const key = parseKeySpec(raw.key ?? 'word');
+  if (key.kind === 'word' && (needsValue || raw.time !== undefined)) {
+    throw new UsageError(
+      `--key word splits a line into many records, which cannot share one ${needsValue ? 'value' : 'event time'}; ` +
+        'use --key line, field=N, json=PATH or regex=RE',
+    );
+  }
+  const eventTime = raw.time !== undefined;
+  for (const [given, flag] of [
+    [raw.timeFormat, '--time-format'],
+    [raw.lateness, '--lateness'],
+    [raw.idleTimeout, '--idle-timeout'],
+    [raw.lateOutput, '--late-output'],
+  ] as const) {
+    if (given !== undefined && !eventTime) throw new UsageError(`${flag} applies to event time; give --time SPEC too`);
+  }
   if (raw.delimiter !== undefined && raw.delimiter === '') {
     throw new UsageError('--delimiter must not be empty');
   }
@@ -59,6 +91,12 @@ export function parseStreamOptions(
     key,
     delimiter: raw.delimiter ?? null,
     ignoreCase: raw.ignoreCase === true,
+    value: raw.value === undefined ? null : parseFieldSpec(raw.value, '--value'),
+    time: raw.time === undefined ? null : parseFieldSpec(raw.time, '--time'),
+    timeFormat: parseTimeFormat(raw.timeFormat ?? 'auto'),
+    latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
+    idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),
+    lateOutput: raw.lateOutput ?? null,
     windowMs: parseDuration(raw.window, '--window'),
     commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
     maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),
@@ -97,6 +135,11 @@ export function requireDb(flag: string | undefined, env: NodeJS.ProcessEnv, comm
 
 function toInput(file: string): InputSpec {
   return file === '-' ? { kind: 'stdin' } : { kind: 'file', path: file };
+}
+
+function parseTimeFormat(text: string): TimeFormat {
+  if ((TIME_FORMATS as readonly string[]).includes(text)) return text as TimeFormat;
+  throw new UsageError(`--time-format expects one of ${TIME_FORMATS.join(', ')}, got '${text}'`);
 }
 
 function parseFormat(text: string): OutputFormat {

@@ -41,6 +41,10 @@ export function buildProgram(io: ProgramIO): Command {
     .configureOutput({ writeErr: () => undefined });
 
   addStreamCommand(program, 'count', 'count records per key per window (default key: every word)', io);
+  addStreamCommand(program, 'sum', 'sum a numeric value per key per window', io);
+  addStreamCommand(program, 'min', 'smallest numeric value per key per window', io);
+  addStreamCommand(program, 'max', 'largest numeric value per key per window', io);
+  addStreamCommand(program, 'avg', 'exact average of a numeric value per key per window', io);
 
   addOutputOptions(
     program
@@ -79,22 +83,40 @@ export function buildProgram(io: ProgramIO): Command {
   return program;
 }
 
+const EXAMPLES: Readonly<Record<ReductionName, string>> = {
+  count: 'echo "to be or not to be" | statesync count --window 5s',
+  sum: 'statesync sum access.jsonl --key json=user --value json=bytes --time json=ts --window 10s --lateness 5s',
+  min: 'statesync min metrics.txt --key field=2 --value field=3 --window 1m',
+  max: 'statesync max metrics.txt --key field=2 --value field=3 --time field=1 --window 1m',
+  avg: 'statesync avg metrics.txt --key field=2 --value field=3 --time field=1 --window 1m --format json',
+};
+
 function addStreamCommand(program: Command, name: ReductionName, description: string, io: ProgramIO): void {
   const command = program
     .command(name)
     .description(description)
     .argument('[file...]', "input files, read in order; '-' is stdin (default: stdin)")
-    .option('-k, --key <spec>', 'word | line | field=N | json=PATH | regex=RE', 'word')
+    .option(
+      '-k, --key <spec>',
+      name === 'count' ? 'word | line | field=N | json=PATH | regex=RE (default: word)' : 'line | field=N | json=PATH | regex=RE',
+    )
     .option('-d, --delimiter <text>', 'field separator for field=N (default: runs of whitespace)')
-    .option('-i, --ignore-case', 'fold keys to lower case')
+    .option('-i, --ignore-case', 'fold keys to lower case');
+  if (name !== 'count') command.option('-v, --value <spec>', 'the number to reduce: field=N | json=PATH | regex=RE');
+  command
     .option('-w, --window <duration>', 'tumbling window size: 250ms, 5s, 1m, 1h30m, 1d', '5s')
+    .option('-t, --time <spec>', 'event time from field=N | json=PATH | regex=RE (default: processing time)')
+    .option('--time-format <format>', 'auto | epoch-s | epoch-ms | iso8601 (default: auto)')
+    .option('--lateness <duration>', 'event time: how far behind the newest event a record may arrive (default: 0s)')
+    .option('--idle-timeout <duration>', 'event time: after this long without input the watermark follows the clock')
+    .option('--late-output <file>', 'event time: append the lines of late records to FILE')
     .option('--db <file>', 'SQLite database for durable state (default: $STATESYNC_DB, else in memory)')
     .option('--job <name>', 'job name; several jobs can share one database', 'default')
     .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
     .option('--commit-interval <duration>', 'how often partial results are committed', '1s')
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
   addOutputOptions(command)
-    .addHelpText('after', `\nExample:\n  echo "to be or not to be" | statesync ${name} --window 5s`)
+    .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {
       const config: StreamConfig = parseStreamOptions(name, files, raw, io.terminal);
       io.setExitCode(await runStreamCommand(config, io.note, io.forceExit));

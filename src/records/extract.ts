@@ -66,19 +66,24 @@ function jsonPath(path: readonly string[]): Extractor {
     } catch {
       return null;
     }
-    for (const part of path) {
-      if (node === null || typeof node !== 'object') return null;
-      node = (node as Record<string, unknown>)[part];
-    }
-    switch (typeof node) {
-      case 'string':
-        return node;
-      case 'number':
-      case 'boolean':
-        return String(node);
-      default:
-        // Objects, arrays, null and missing paths are not keys.
-        return null;
-    }
+    return valueAtPath(node, path);
   };
+}
+
+/** The string form of a scalar at a dotted path; objects, arrays, null and missing paths give null. */
+export function valueAtPath(root: unknown, path: readonly string[]): string | null {
+  let node = root;
+  for (const part of path) {
+    if (node === null || typeof node !== 'object') return null;
+    node = (node as Record<string, unknown>)[part];
+  }
+  switch (typeof node) {
+    case 'string':
+      return node;
+    case 'number':
+    case 'boolean':
+      return String(node);
+    default:
+      return null;
+  }
 }

@@ -1,4 +1,4 @@
-import type { PartialAggregate } from './reducers.js';
+import { twoSumAdd, type PartialAggregate } from './reducers.js';
 
 /**
  * Key -> partial aggregate, stored column-wise in typed arrays so the hot path
@@ -11,6 +11,7 @@ export class PartialTable {
   private keyList: string[] = [];
   counts: Float64Array;
   sums: Float64Array | null;
+  sumLows: Float64Array | null;
   mins: Float64Array | null;
   maxs: Float64Array | null;
 
@@ -18,6 +19,7 @@ export class PartialTable {
     this.withValues = withValues;
     this.counts = new Float64Array(capacity);
     this.sums = withValues ? new Float64Array(capacity) : null;
+    this.sumLows = withValues ? new Float64Array(capacity) : null;
     this.mins = withValues ? new Float64Array(capacity) : null;
     this.maxs = withValues ? new Float64Array(capacity) : null;
   }
@@ -47,24 +49,26 @@ export class PartialTable {
       slot = this.newSlot(key);
       this.counts[slot] = 1;
       this.sums![slot] = value;
+      this.sumLows![slot] = 0;
       this.mins![slot] = value;
       this.maxs![slot] = value;
       return;
     }
     this.counts[slot]! += 1;
-    this.sums![slot]! += value;
+    this.addSum(slot, value, 0);
     if (value < this.mins![slot]!) this.mins![slot] = value;
     if (value > this.maxs![slot]!) this.maxs![slot] = value;
   }
 
   /** Merges a whole partial aggregate for key (used when combining committed deltas). */
-  mergePartial(key: string, count: number, sum: number, min: number, max: number): void {
+  mergePartial(key: string, count: number, sum: number, sumLow: number, min: number, max: number): void {
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = this.newSlot(key);
       this.counts[slot] = count;
       if (this.withValues) {
         this.sums![slot] = sum;
+        this.sumLows![slot] = sumLow;
         this.mins![slot] = min;
         this.maxs![slot] = max;
       }
@@ -72,7 +76,7 @@ export class PartialTable {
     }
     this.counts[slot]! += count;
     if (this.withValues) {
-      this.sums![slot]! += sum;
+      this.addSum(slot, sum, sumLow);
       if (min < this.mins![slot]!) this.mins![slot] = min;
       if (max > this.maxs![slot]!) this.maxs![slot] = max;
     }
@@ -82,9 +86,16 @@ export class PartialTable {
     return {
       count: this.counts[slot]!,
       sum: this.sums ? this.sums[slot]! : 0,
+      sumLow: this.sumLows ? this.sumLows[slot]! : 0,
       min: this.mins ? this.mins[slot]! : Infinity,
       max: this.maxs ? this.maxs[slot]! : -Infinity,
     };
+  }
+
+  private addSum(slot: number, hi: number, lo: number): void {
+    const [sum, low] = twoSumAdd(this.sums![slot]!, this.sumLows![slot]!, hi, lo);
+    this.sums![slot] = sum;
+    this.sumLows![slot] = low;
   }
 
   private newSlot(key: string): number {
@@ -102,6 +113,7 @@ export class PartialTable {
     this.counts = growArray(this.counts, capacity);
     if (this.withValues) {
       this.sums = growArray(this.sums!, capacity);
+      this.sumLows = growArray(this.sumLows!, capacity);
       this.mins = growArray(this.mins!, capacity);
       this.maxs = growArray(this.maxs!, capacity);
     }

@@ -16,6 +16,7 @@ export function summarizerFor(reducer: Reducer): Summarizer {
           part.keys[i]!,
           part.counts[i]!,
           part.sums ? part.sums[i]! : 0,
+          part.sumLows ? part.sumLows[i]! : 0,
           part.mins ? part.mins[i]! : Infinity,
           part.maxs ? part.maxs[i]! : -Infinity,
         );
@@ -31,6 +32,6 @@ export function summarizerFor(reducer: Reducer): Summarizer {
 }
 
 export function compareRows(a: ResultRow, b: ResultRow): number {
-  if (a[1] !== b[1]) return b[1] - a[1];
+  if (a[1] !== b[1]) return a[1] > b[1] ? -1 : 1;
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

@@ -14,6 +14,7 @@ const FNV_PRIME = 16777619;
  */
 export class WordCountTable implements DeltaColumns {
   readonly sums = null;
+  readonly sumLows = null;
   readonly mins = null;
   readonly maxs = null;
   counts: Float64Array;

@@ -1,5 +1,6 @@
 /** A plain decimal rendering (never exponent notation), as the output contract promises. */
-export function formatNumber(value: number): string {
+export function formatNumber(value: number | bigint): string {
+  if (typeof value === 'bigint') return value.toString();
   const text = String(value);
   if (!/e/i.test(text)) return text;
   if (Number.isInteger(value)) return BigInt(value).toString();

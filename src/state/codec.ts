@@ -5,6 +5,7 @@ export function encodeDelta(d: DeltaColumns): {
   keys: Buffer;
   counts: Buffer;
   sums: Buffer | null;
+  sumLows: Buffer | null;
   mins: Buffer | null;
   maxs: Buffer | null;
 } {
@@ -14,6 +15,7 @@ export function encodeDelta(d: DeltaColumns): {
     keys,
     counts: floats(d.counts, n),
     sums: d.sums ? floats(d.sums, n) : null,
+    sumLows: d.sumLows ? floats(d.sumLows, n) : null,
     mins: d.mins ? floats(d.mins, n) : null,
     maxs: d.maxs ? floats(d.maxs, n) : null,
   };
@@ -28,6 +30,7 @@ export function decodeDelta(row: {
   keys: Buffer;
   counts: Buffer;
   sums: Buffer | null;
+  sum_lows: Buffer | null;
   mins: Buffer | null;
   maxs: Buffer | null;
 }): DeltaColumns {
@@ -39,6 +42,7 @@ export function decodeDelta(row: {
     keys,
     counts: column(row.counts, n),
     sums: row.sums ? column(row.sums, n) : null,
+    sumLows: row.sum_lows ? column(row.sum_lows, n) : null,
     mins: row.mins ? column(row.mins, n) : null,
     maxs: row.maxs ? column(row.maxs, n) : null,
   };

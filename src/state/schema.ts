@@ -21,6 +21,7 @@ export const MIGRATIONS: readonly string[] = [
     kind        TEXT NOT NULL,            -- file | stdin | ...
     offset      INTEGER NOT NULL,         -- bytes consumed up to the end of the last whole line
     lines       INTEGER NOT NULL,
+    max_event_time INTEGER,               -- newest event time read up to offset (event-time jobs)
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (job, source)
   ) STRICT, WITHOUT ROWID;
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly string[] = [
     keys          BLOB NOT NULL,          -- UTF-8 keys joined by NUL (NUL never occurs in a key)
     counts        BLOB NOT NULL,          -- float64 little-endian per key
     sums          BLOB,
+    sum_lows      BLOB,                   -- rounding errors of sums (double-double, exact integer sums)
     mins          BLOB,
     maxs          BLOB,
     committed_at  INTEGER NOT NULL

@@ -15,6 +15,8 @@ export interface SourceProgress {
   readonly fromOffset: number;
   readonly toOffset: number;
   readonly lines: number;
+  /** Newest event time among the records up to toOffset; null in processing time. */
+  readonly maxEventTime: number | null;
 }
 
 export interface CommitBatch {
@@ -48,7 +50,15 @@ export interface StatusReport {
     openWindows: number;
     finalizedWindows: number;
   }>;
-  readonly sources: ReadonlyArray<{ job: string; source: string; kind: string; offset: number; lines: number; updatedAt: number }>;
+  readonly sources: ReadonlyArray<{
+    job: string;
+    source: string;
+    kind: string;
+    offset: number;
+    lines: number;
+    maxEventTime: number | null;
+    updatedAt: number;
+  }>;
   readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
 }
 
@@ -136,10 +146,26 @@ export class StateStore {
     return row === undefined ? undefined : (JSON.parse(row.definition) as JobDefinition);
   }
 
-  sourceOffset(job: string, source: string): { offset: number; lines: number } | undefined {
-    return this.db.prepare('SELECT offset, lines FROM sources WHERE job = ? AND source = ?').get(job, source) as
-      | { offset: number; lines: number }
-      | undefined;
+  sourceOffset(
+    job: string,
+    source: string,
+  ): { offset: number; lines: number; maxEventTime: number | null } | undefined {
+    return this.db
+      .prepare('SELECT offset, lines, max_event_time AS maxEventTime FROM sources WHERE job = ? AND source = ?')
+      .get(job, source) as { offset: number; lines: number; maxEventTime: number | null } | undefined;
+  }
+
+  /** Starts of finalized windows of the job that end after `time`. */
+  finalizedStartsEndingAfter(job: string, time: number): number[] {
+    return this.db
+      .prepare('SELECT window_start FROM results WHERE job = ? AND window_end > ?')
+      .pluck()
+      .all(job, time) as number[];
+  }
+
+  /** The earliest end among the job's open windows, or null when none is open. */
+  earliestOpenWindowEnd(job: string): number | null {
+    return (this.db.prepare('SELECT MIN(window_end) FROM deltas WHERE job = ?').pluck().get(job) as number | null) ?? null;
   }
 
   /**
@@ -162,8 +188,8 @@ export class StateStore {
       }
       const isFinal = this.db.prepare('SELECT 1 FROM results WHERE job = ? AND window_start = ?').pluck();
       const insertDelta = this.db.prepare(
-        `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, mins, maxs, committed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, sum_lows, mins, maxs, committed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const w of batch.windows) {
         if (w.delta.size === 0) continue;
@@ -172,15 +198,27 @@ export class StateStore {
           continue;
         }
         const blobs = encodeDelta(w.delta);
-        insertDelta.run(batch.job, w.start, w.end, w.delta.size, blobs.keys, blobs.counts, blobs.sums, blobs.mins, blobs.maxs, batch.now);
+        insertDelta.run(
+          batch.job,
+          w.start,
+          w.end,
+          w.delta.size,
+          blobs.keys,
+          blobs.counts,
+          blobs.sums,
+          blobs.sumLows,
+          blobs.mins,
+          blobs.maxs,
+          batch.now,
+        );
       }
       const upsertSource = this.db.prepare(
-        `INSERT INTO sources (job, source, kind, offset, lines, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+        `INSERT INTO sources (job, source, kind, offset, lines, max_event_time, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (job, source) DO UPDATE SET offset = excluded.offset, lines = sources.lines + excluded.lines,
-           updated_at = excluded.updated_at`,
+           max_event_time = excluded.max_event_time, updated_at = excluded.updated_at`,
       );
       for (const s of batch.sources) {
-        upsertSource.run(batch.job, s.source, s.kind, s.toOffset, s.lines, batch.now);
+        upsertSource.run(batch.job, s.source, s.kind, s.toOffset, s.lines, s.maxEventTime, batch.now);
       }
       if (batch.records !== 0 || batch.rejected !== 0 || batch.late !== 0) {
         this.db
@@ -254,7 +292,7 @@ export class StateStore {
       end: r.window_end,
       state: 'final',
       seq: r.seq,
-      rows: JSON.parse(r.rows) as ResultRow[],
+      rows: decodeRows(r.rows),
     }));
   }
 
@@ -293,9 +331,25 @@ export class StateStore {
     }));
     const sources = (
       this.db
-        .prepare('SELECT job, source, kind, offset, lines, updated_at FROM sources ORDER BY job, source')
-        .all() as Array<{ job: string; source: string; kind: string; offset: number; lines: number; updated_at: number }>
-    ).map((s) => ({ job: s.job, source: s.source, kind: s.kind, offset: s.offset, lines: s.lines, updatedAt: s.updated_at }));
+        .prepare('SELECT job, source, kind, offset, lines, max_event_time, updated_at FROM sources ORDER BY job, source')
+        .all() as Array<{
+        job: string;
+        source: string;
+        kind: string;
+        offset: number;
+        lines: number;
+        max_event_time: number | null;
+        updated_at: number;
+      }>
+    ).map((s) => ({
+      job: s.job,
+      source: s.source,
+      kind: s.kind,
+      offset: s.offset,
+      lines: s.lines,
+      maxEventTime: s.max_event_time,
+      updatedAt: s.updated_at,
+    }));
     const openWindows = this.db
       .prepare(
         `SELECT job, window_start AS start, MAX(window_end) AS "end", COUNT(*) AS commits, SUM(key_count) AS keyRows
@@ -318,7 +372,7 @@ export class StateStore {
   private loadWindow(job: string, start: number): { end: number; parts: DeltaColumns[] } {
     const rows = this.db
       .prepare(
-        `SELECT window_end, key_count, keys, counts, sums, mins, maxs FROM deltas
+        `SELECT window_end, key_count, keys, counts, sums, sum_lows, mins, maxs FROM deltas
          WHERE job = ? AND window_start = ? ORDER BY id`,
       )
       .all(job, start) as Array<{
@@ -327,6 +381,7 @@ export class StateStore {
       keys: Buffer;
       counts: Buffer;
       sums: Buffer | null;
+      sum_lows: Buffer | null;
       mins: Buffer | null;
       maxs: Buffer | null;
     }>;
@@ -368,13 +423,19 @@ function migrate(db: DB): void {
   }
 }
 
+/** JSON [[key, value], ...]; a bigint value is stored as a decimal string so no precision is lost. */
 function encodeRows(rows: readonly ResultRow[]): string {
   const parts = new Array<string>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const [key, value] = rows[i]!;
-    parts[i] = `[${JSON.stringify(key)},${JSON.stringify(value)}]`;
+    parts[i] = `[${JSON.stringify(key)},${typeof value === 'bigint' ? `"${value}"` : JSON.stringify(value)}]`;
   }
   return `[${parts.join(',')}]`;
+}
+
+function decodeRows(text: string): ResultRow[] {
+  const rows = JSON.parse(text) as Array<[string, number | string]>;
+  return rows.map(([key, value]) => [key, typeof value === 'string' ? BigInt(value) : value]);
 }
 
 function isBusy(err: unknown): boolean {

@@ -15,7 +15,7 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
  * milliseconds. Units must be given; zero, negative and fractional-millisecond
  * results are refused because a window or interval of that size is meaningless.
  */
-export function parseDuration(text: string, optionName: string): number {
+export function parseDuration(text: string, optionName: string, allowZero = false): number {
   const trimmed = text.trim();
   let total = 0;
   PART.lastIndex = 0;
@@ -30,6 +30,7 @@ export function parseDuration(text: string, optionName: string): number {
     matched++;
   }
   if (matched === 0) throw badDuration(text, optionName);
+  if (allowZero && total === 0) return 0;
   if (!Number.isFinite(total) || total <= 0) {
     throw new UsageError(`${optionName} must be longer than zero, got '${text}'`);
   }

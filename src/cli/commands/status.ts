@@ -33,7 +33,10 @@ function renderStatus(r: StatusReport): string {
   lines.push('');
   lines.push(`sources (${r.sources.length})`);
   for (const s of r.sources) {
-    lines.push(`  ${s.job}  ${s.source}  [${s.kind}]  offset ${s.offset}  lines ${s.lines}  updated ${isoTime(s.updatedAt)}`);
+    const eventTime = s.maxEventTime === null ? '' : `  newest event ${isoTime(s.maxEventTime)}`;
+    lines.push(
+      `  ${s.job}  ${s.source}  [${s.kind}]  offset ${s.offset}  lines ${s.lines}${eventTime}  updated ${isoTime(s.updatedAt)}`,
+    );
   }
   lines.push('');
   lines.push(`open windows (${r.openWindows.length})`);

@@ -1,4 +1,6 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
 import type { StreamConfig } from '../../config.js';
+import { RuntimeFailure } from '../../errors.js';
 import { StreamJob } from '../../pipeline.js';
 import { StateStore } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
@@ -17,11 +19,13 @@ export async function runStreamCommand(
   try {
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
+    const lateFile = config.lateOutput === null ? null : openLateOutput(config.lateOutput);
     job = new StreamJob(config, {
       store,
       clock: clockFromEnv(),
       publish: (result) => output.publish(result),
       note,
+      ...(lateFile === null ? {} : { late: (line: string) => lateFile.stream.write(`${line}\n`) }),
     });
     const running = job;
     const stopping = new Set<string>();
@@ -38,6 +42,13 @@ export async function runStreamCommand(
     try {
       const summary = await running.run();
       await output.finish();
+      if (lateFile !== null) await lateFile.finish();
+      if (summary.late > 0) {
+        note(
+          `${summary.late} late record${summary.late === 1 ? '' : 's'} (their windows were already finalized)` +
+            (config.lateOutput === null ? '' : `, written to ${config.lateOutput}`),
+        );
+      }
       const rejected = [...summary.rejected].filter(([, n]) => n > 0);
       if (rejected.length > 0) {
         const total = rejected.reduce((sum, [, n]) => sum + n, 0);
@@ -53,6 +64,25 @@ export async function runStreamCommand(
   } finally {
     store.close();
   }
+}
+
+/** --late-output: an append-only file of late lines; a write failure surfaces at the end as a runtime error. */
+function openLateOutput(path: string): { stream: WriteStream; finish: () => Promise<void> } {
+  const stream = createWriteStream(path, { flags: 'a' });
+  let failure: Error | null = null;
+  stream.on('error', (err) => {
+    failure = err;
+  });
+  return {
+    stream,
+    finish: () =>
+      new Promise<void>((done, fail) => {
+        const report = () =>
+          failure === null ? done() : fail(new RuntimeFailure(`cannot write --late-output ${path}: ${failure.message}`));
+        if (failure !== null || stream.destroyed) report();
+        else stream.end(report);
+      }),
+  };
 }
 
 /** STATESYNC_NOW pins the processing-time clock's starting point (for tests and reproducible runs). */

@@ -1,0 +1,74 @@
+import { makeExtractor, valueAtPath, type Extractor } from './extract.js';
+import type { RejectReason } from './framer.js';
+import type { FieldSpec, KeySpec } from './specs.js';
+import { parseEventTime, type TimeFormat } from './time.js';
+import { parseValue } from './value.js';
+
+/** One parsed record; reused between lines so the hot path allocates no record objects. */
+export interface ParsedRecord {
+  key: string;
+  value: number;
+  /** Event time in epoch ms; NaN in processing time. */
+  time: number;
+}
+
+export interface RecordSpecs {
+  readonly key: Exclude<KeySpec, { kind: 'word' }>;
+  readonly delimiter: string | null;
+  readonly value: FieldSpec | null;
+  readonly time: FieldSpec | null;
+  readonly timeFormat: TimeFormat;
+}
+
+/** Fills `out` from one line and returns null, or returns why the line is rejected. */
+export type RecordReader = (line: string, out: ParsedRecord) => RejectReason | null;
+
+/**
+ * Builds the reader for a key spec plus optional value and time specs. When
+ * several specs read JSON, the line is parsed once, not once per spec.
+ */
+export function makeRecordReader(specs: RecordSpecs): RecordReader {
+  const usesJson = [specs.key, specs.value, specs.time].some((s) => s !== null && s.kind === 'json');
+  const keyOf = specs.key.kind === 'line' ? (line: string) => line : part(specs.key, specs.delimiter, usesJson);
+  const valueOf = specs.value === null ? null : part(specs.value, specs.delimiter, usesJson);
+  const timeOf = specs.time === null ? null : part(specs.time, specs.delimiter, usesJson);
+  const format = specs.timeFormat;
+  return (line, out) => {
+    if (usesJson) parsedJson.current = parseJson(line);
+    const key = keyOf(line);
+    if (key === null) return 'no key';
+    out.key = key;
+    if (valueOf !== null) {
+      const raw = valueOf(line);
+      const value = raw === null ? null : parseValue(raw);
+      if (value === null) return 'bad value';
+      out.value = value;
+    }
+    if (timeOf !== null) {
+      const raw = timeOf(line);
+      const time = raw === null ? null : parseEventTime(raw, format);
+      if (time === null) return 'bad time';
+      out.time = time;
+    } else {
+      out.time = NaN;
+    }
+    return null;
+  };
+}
+
+/** The current line's parsed JSON, shared by the json specs of one reader call. */
+const parsedJson: { current: unknown } = { current: undefined };
+const INVALID = Symbol('invalid JSON');
+
+function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return INVALID;
+  }
+}
+
+function part(spec: FieldSpec, delimiter: string | null, sharedJson: boolean): Extractor {
+  if (spec.kind !== 'json' || !sharedJson) return makeExtractor(spec, delimiter);
+  return () => (parsedJson.current === INVALID ? null : valueAtPath(parsedJson.current, spec.path));
+}
