@@ -45,7 +45,7 @@ export function jobDefinition(config: StreamConfig): JobDefinition {
     reduction: config.reduction,
     window: formatDuration(config.windowMs),
     key: describeSpec(config.key),
-    delimiter: config.delimiter ?? 'whitespace',
+    delimiter: config.key.kind === 'word' || config.key.kind === 'line' ? 'none' : (config.delimiter ?? 'whitespace'),
     'ignore-case': String(config.ignoreCase),
     value: config.value === null ? 'none' : describeSpec(config.value),
     time: config.time === null ? 'processing' : describeSpec(config.time),
@@ -277,12 +277,12 @@ export class StreamJob {
       entry.lines += tally.lines;
       return;
     }
-    let text = buf.toString('utf8', start, end);
-    if (this.config.ignoreCase) text = text.toLowerCase();
+    const text = buf.toString('utf8', start, end);
     if (this.reader === null) {
       tally.words = 0;
       tally.lines = 0;
-      countWords(text, this.table as PartialTable, tally);
+      // Only words remain of the text, so folding all of it folds exactly the keys.
+      countWords(this.config.ignoreCase ? text.toLowerCase() : text, this.table as PartialTable, tally);
       this.pendingRecords += tally.words;
       entry.lines += tally.lines;
       return;
@@ -295,7 +295,7 @@ export class StreamJob {
       if (lineEnd < 0) lineEnd = n;
       entry.lines++;
       if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-      if (lineEnd > lineStart) this.onRecordLine(text.slice(lineStart, lineEnd), entry);
+      if (lineEnd > lineStart && !isBlank(text, lineStart, lineEnd)) this.onRecordLine(text.slice(lineStart, lineEnd), entry);
       lineStart = next;
     }
   }
@@ -307,6 +307,8 @@ export class StreamJob {
       this.onReject(problem);
       return;
     }
+    // Fold the key only: JSON paths, regexes and delimiters still see the line as written.
+    if (this.config.ignoreCase) record.key = record.key.toLowerCase();
     if (this.eventTime) {
       const time = record.time;
       const start = windowStartOf(time, this.config.windowMs);
@@ -447,6 +449,14 @@ export class StreamJob {
     this.pendingRejected = 0;
     this.pendingLate = 0;
   }
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && (c < 9 || c > 13)) return false;
+  }
+  return true;
 }
 
 function recordsIn(table: WindowTable): number {

@@ -19,7 +19,13 @@ export async function main(argv: readonly string[]): Promise<never> {
         exitCode = code;
       },
     });
-    await program.parseAsync(argv as string[]);
+    if (argv.length <= 2) {
+      // No command: show what there is, as a usage error.
+      process.stderr.write(program.helpInformation());
+      exitCode = 2;
+    } else {
+      await program.parseAsync(argv as string[]);
+    }
   } catch (err) {
     exitCode = reportError(err, debug, note, commandName(argv));
   }

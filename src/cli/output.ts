@@ -1,9 +1,18 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { OutputConfig } from '../config.js';
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure, UsageError } from '../errors.js';
 import type { WindowResult } from '../model.js';
 import { ResultSink } from '../sinks/sink.js';
+
+/** Opens an output file now, so a bad path fails before any input is consumed. */
+export function openOutputFile(path: string, flags: 'w' | 'a'): number {
+  try {
+    return openSync(path, flags);
+  } catch (err) {
+    throw new UsageError(`cannot open ${path} for writing: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+  }
+}
 
 /** Where results go: stdout or -o FILE, with EPIPE (a closed `| head`) turned into a quiet stop. */
 export class ResultOutput {
@@ -16,7 +25,7 @@ export class ResultOutput {
     private readonly config: OutputConfig,
     onReaderGone: () => void,
   ) {
-    this.stream = config.path === null ? process.stdout : createWriteStream(config.path, { flags: 'w' });
+    this.stream = config.path === null ? process.stdout : createWriteStream('', { fd: openOutputFile(config.path, 'w') });
     this.stream.on('error', (err: NodeJS.ErrnoException) => {
       this.closed = true;
       if (err.code === 'EPIPE' && config.path === null) {

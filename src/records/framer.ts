@@ -29,6 +29,7 @@ export class LineFramer {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private skipping = false;
+  private atStart: boolean;
   /** Offset (from the start of the source) of the first byte not yet fully handled. */
   offset: number;
 
@@ -38,11 +39,20 @@ export class LineFramer {
     startOffset = 0,
   ) {
     this.offset = startOffset;
+    this.atStart = startOffset === 0;
   }
 
   push(chunk: Buffer): void {
     let pos = 0;
     const n = chunk.length;
+    if (this.atStart) {
+      this.atStart = false;
+      // A UTF-8 byte order mark is an encoding marker, not part of the first word.
+      if (n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        pos = 3;
+        this.offset += 3;
+      }
+    }
     if (this.skipping) {
       const nl = chunk.indexOf(NEWLINE);
       if (nl < 0) {
@@ -87,7 +97,8 @@ export class LineFramer {
 
   private holdPartial(chunk: Buffer, pos: number): void {
     const size = chunk.length - pos;
-    if (this.carryBytes + size > this.maxLineBytes) {
+    // One byte of slack: a CR held here may turn out to be part of the line's CRLF ending.
+    if (this.carryBytes + size > this.maxLineBytes + 1) {
       // Give up on this line now rather than buffer it whole; skip to its end.
       this.output.reject('line too long');
       this.offset += this.carryBytes + size;

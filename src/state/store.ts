@@ -75,11 +75,14 @@ export class StateStore {
   ) {}
 
   /** Opens (creating and migrating) the database; `path` null keeps state in memory. */
-  static open(path: string | null): StateStore {
+  static open(path: string | null, options: { mustExist?: boolean } = {}): StateStore {
     let db: DB;
     try {
-      db = new Database(path ?? ':memory:');
+      db = new Database(path ?? ':memory:', { fileMustExist: options.mustExist === true });
     } catch (err) {
+      if (options.mustExist === true && (err as { code?: string }).code === 'SQLITE_CANTOPEN') {
+        throw new UsageError(`no database at ${path}; run a stream command with --db ${path} first`);
+      }
       throw new RuntimeFailure(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {

@@ -17,7 +17,7 @@ export interface QueryConfig {
 
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
-  const store = StateStore.open(config.db);
+  const store = StateStore.open(config.db, { mustExist: true });
   try {
     const jobs = store.jobNames();
     if (config.job !== null && !jobs.includes(config.job)) {

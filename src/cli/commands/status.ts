@@ -4,7 +4,7 @@ import { isoTime } from '../../sinks/time.js';
 
 /** Jobs, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
 export function runStatusCommand(db: string, json: boolean, out: Writable): number {
-  const store = StateStore.open(db);
+  const store = StateStore.open(db, { mustExist: true });
   try {
     const report = store.status();
     out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));

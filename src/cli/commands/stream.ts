@@ -4,7 +4,7 @@ import { RuntimeFailure } from '../../errors.js';
 import { StreamJob } from '../../pipeline.js';
 import { StateStore } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
-import { ResultOutput } from '../output.js';
+import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
 
 const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -49,7 +49,7 @@ export async function runStreamCommand(
             (config.lateOutput === null ? '' : `, written to ${config.lateOutput}`),
         );
       }
-      const rejected = [...summary.rejected].filter(([, n]) => n > 0);
+      const rejected = [...summary.rejected].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       if (rejected.length > 0) {
         const total = rejected.reduce((sum, [, n]) => sum + n, 0);
         note(
@@ -68,7 +68,7 @@ export async function runStreamCommand(
 
 /** --late-output: an append-only file of late lines; a write failure surfaces at the end as a runtime error. */
 function openLateOutput(path: string): { stream: WriteStream; finish: () => Promise<void> } {
-  const stream = createWriteStream(path, { flags: 'a' });
+  const stream = createWriteStream('', { fd: openOutputFile(path, 'a') });
   let failure: Error | null = null;
   stream.on('error', (err) => {
     failure = err;
