@@ -20,8 +20,7 @@ export async function main(argv: readonly string[]): Promise<never> {
       },
     });
     if (argv.length <= 2) {
-      // No command: show what there is, as a usage error.
-      process.stderr.write(program.helpInformation());
+      note(`missing command: one of ${[...COMMANDS].join(', ')} (see 'statesync --help')`);
       exitCode = 2;
     } else {
       await program.parseAsync(argv as string[]);

@@ -108,7 +108,7 @@ export function parseStreamOptions(
 }
 
 export function parseOutputOptions(raw: RawOutputOptions, terminal: Terminal): OutputConfig {
-  const toTerminal = raw.output === undefined && terminal.stdoutIsTTY;
+  const toTerminal = (raw.output === undefined || raw.output === '-') && terminal.stdoutIsTTY;
   const format = raw.format === undefined ? (toTerminal ? 'table' : 'tsv') : parseFormat(raw.format);
   const noColor = terminal.env.NO_COLOR !== undefined && terminal.env.NO_COLOR !== '';
   return Object.freeze({

@@ -1,13 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 
-export type RejectReason =
-  | 'line too long'
-  | 'invalid UTF-8'
-  | 'NUL byte'
-  | 'no key'
-  | 'bad value'
-  | 'bad time'
-  | 'late';
+/** Why a record was not counted, in the order summaries list them. */
+export const REJECT_REASONS = ['line too long', 'invalid UTF-8', 'NUL byte', 'no key', 'bad value', 'bad time'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface FramerOutput {
   /**
@@ -28,9 +23,15 @@ const NEWLINE = 10;
 export class LineFramer {
   private carry: Buffer[] = [];
   private carryBytes = 0;
-  private skipping = false;
+  /** Bytes of an over-long line skipped so far; -1 when not skipping one. */
+  private skipped = -1;
   private atStart: boolean;
-  /** Offset (from the start of the source) of the first byte not yet fully handled. */
+  /**
+   * Offset (from the start of the source) of the first byte not yet fully
+   * handled. It never points inside a line: while an over-long line is being
+   * skipped it stays at that line's start, so a restart never reads the
+   * line's tail as a record of its own.
+   */
   offset: number;
 
   constructor(
@@ -53,15 +54,14 @@ export class LineFramer {
         this.offset += 3;
       }
     }
-    if (this.skipping) {
-      const nl = chunk.indexOf(NEWLINE);
+    if (this.skipped >= 0) {
+      const nl = chunk.indexOf(NEWLINE, pos);
       if (nl < 0) {
-        this.offset += n;
+        this.skipped += n - pos;
         return;
       }
-      this.skipping = false;
+      this.finishSkipping(nl + 1 - pos);
       pos = nl + 1;
-      this.offset += pos;
     }
     if (this.carryBytes > 0) {
       const nl = chunk.indexOf(NEWLINE, pos);
@@ -92,7 +92,14 @@ export class LineFramer {
       this.carryBytes = 0;
       this.emit(line, 0, line.length);
     }
-    this.skipping = false;
+    if (this.skipped >= 0) this.finishSkipping(0);
+  }
+
+  /** The over-long line ended (`tail` more bytes, newline included): count it once and move past it. */
+  private finishSkipping(tail: number): void {
+    this.output.reject('line too long');
+    this.offset += this.skipped + tail;
+    this.skipped = -1;
   }
 
   private holdPartial(chunk: Buffer, pos: number): void {
@@ -100,11 +107,9 @@ export class LineFramer {
     // One byte of slack: a CR held here may turn out to be part of the line's CRLF ending.
     if (this.carryBytes + size > this.maxLineBytes + 1) {
       // Give up on this line now rather than buffer it whole; skip to its end.
-      this.output.reject('line too long');
-      this.offset += this.carryBytes + size;
+      this.skipped = this.carryBytes + size;
       this.carry = [];
       this.carryBytes = 0;
-      this.skipping = true;
       return;
     }
     // Copy: the source may reuse its chunk buffers.
@@ -131,7 +136,7 @@ export class LineFramer {
     while (lineStart < end) {
       const nl = buf.indexOf(NEWLINE, lineStart);
       const lineEnd = nl < 0 || nl >= end ? end : nl + 1;
-      if (lineEnd - lineStart > this.maxLineBytes + 2 && this.classify(buf, lineStart, lineEnd) !== null) return true;
+      if (lineEnd - lineStart > this.maxLineBytes + 1 && this.classify(buf, lineStart, lineEnd) !== null) return true;
       lineStart = lineEnd;
     }
     return false;

@@ -46,7 +46,7 @@ export function parseKeySpec(text: string): KeySpec {
   try {
     return parseFieldSpec(text, '--key');
   } catch (err) {
-    if (err instanceof UsageError && !text.includes('=')) {
+    if (err instanceof UsageError && !/^(field|json|regex)=/.test(text)) {
       throw new UsageError(`--key expects word, line, field=N, json=PATH or regex=RE, got '${text}'`);
     }
     throw err;

@@ -15,8 +15,9 @@ export class PartialTable {
   mins: Float64Array | null;
   maxs: Float64Array | null;
 
-  constructor(withValues: boolean, capacity = 1024) {
+  constructor(withValues: boolean, initialCapacity = 1024) {
     this.withValues = withValues;
+    const capacity = Math.max(1, initialCapacity);
     this.counts = new Float64Array(capacity);
     this.sums = withValues ? new Float64Array(capacity) : null;
     this.sumLows = withValues ? new Float64Array(capacity) : null;
@@ -39,7 +40,9 @@ export class PartialTable {
       this.counts[slot]! += 1;
       return;
     }
-    this.counts[this.newSlot(key)] = 1;
+    const fresh = this.newSlot(key);
+    // Index after newSlot: it may have swapped in a larger array.
+    this.counts[fresh] = 1;
   }
 
   /** Adds one record with a numeric value for key. */

@@ -2,8 +2,20 @@
 export function formatNumber(value: number | bigint): string {
   if (typeof value === 'bigint') return value.toString();
   const text = String(value);
-  if (!/e/i.test(text)) return text;
+  const e = text.indexOf('e');
+  if (e < 0) return text;
+  // Integers this large print their exact binary value, as an integer sum would.
   if (Number.isInteger(value)) return BigInt(value).toString();
-  // Up to 20 significant fraction digits is beyond float64 precision, so nothing is lost.
-  return value.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
+  // Shift the decimal point of the shortest round-trip digits: exact, whatever the magnitude.
+  const negative = text.startsWith('-');
+  const mantissa = text.slice(negative ? 1 : 0, e);
+  const exponent = Number(text.slice(e + 1));
+  const dot = mantissa.indexOf('.');
+  const digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
+  const pointAt = (dot < 0 ? mantissa.length : dot) + exponent;
+  let plain: string;
+  if (pointAt <= 0) plain = `0.${'0'.repeat(-pointAt)}${digits}`;
+  else if (pointAt >= digits.length) plain = digits + '0'.repeat(pointAt - digits.length);
+  else plain = `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
+  return negative ? `-${plain}` : plain;
 }

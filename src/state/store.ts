@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
-import { RuntimeFailure, StaleBatchError, UsageError } from '../errors.js';
+import { RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
 import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
 import { decodeDelta, encodeDelta } from './codec.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -97,7 +97,7 @@ export class StateStore {
       migrate(db);
     } catch (err) {
       db.close();
-      if (err instanceof RuntimeFailure) throw err;
+      if (err instanceof StatesyncError) throw err;
       const message = (err as Error).message;
       if (/file is not a database|malformed/i.test(message)) {
         throw new UsageError(`${path} is not a statesync database (${message})`);

@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { StreamConfig } from '../../config.js';
 import { RuntimeFailure } from '../../errors.js';
+import { REJECT_REASONS } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
 import { StateStore } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
@@ -49,7 +50,9 @@ export async function runStreamCommand(
             (config.lateOutput === null ? '' : `, written to ${config.lateOutput}`),
         );
       }
-      const rejected = [...summary.rejected].filter(([, n]) => n > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const rejected = REJECT_REASONS.map((reason) => [reason, summary.rejected.get(reason) ?? 0] as const).filter(
+        ([, n]) => n > 0,
+      );
       if (rejected.length > 0) {
         const total = rejected.reduce((sum, [, n]) => sum + n, 0);
         note(
