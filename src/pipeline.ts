@@ -433,10 +433,8 @@ export class StreamJob {
       }
       throw err;
     }
-    let lateInFinalized = 0;
-    for (const start of outcome.lateWindows) lateInFinalized += recordsIn(this.pending.get(start)!);
-    this.totalRecords += this.pendingRecords - lateInFinalized;
-    this.totalLate += this.pendingLate + lateInFinalized;
+    this.totalRecords += this.pendingRecords - outcome.lateRecords;
+    this.totalLate += this.pendingLate + outcome.lateRecords;
     for (const p of this.progress.values()) {
       p.fromOffset = p.toOffset;
       p.lines = 0;
@@ -457,10 +455,4 @@ function isBlank(text: string, start: number, end: number): boolean {
     if (c !== 32 && (c < 9 || c > 13)) return false;
   }
   return true;
-}
-
-function recordsIn(table: WindowTable): number {
-  let n = 0;
-  for (let i = 0; i < table.size; i++) n += table.counts[i]!;
-  return n;
 }

@@ -64,13 +64,15 @@ export function parseStreamOptions(
     throw new UsageError(`${reduction} needs --key line, field=N, json=PATH or regex=RE`);
   }
   const key = parseKeySpec(raw.key ?? 'word');
-  if (key.kind === 'word' && (needsValue || raw.time !== undefined)) {
+  if (key.kind === 'word' && (needsValue || (raw.time !== undefined && raw.time !== 'processing'))) {
     throw new UsageError(
       `--key word splits a line into many records, which cannot share one ${needsValue ? 'value' : 'event time'}; ` +
         'use --key line, field=N, json=PATH or regex=RE',
     );
   }
-  const eventTime = raw.time !== undefined;
+  // --time processing names the default explicitly.
+  const timeSpec = raw.time === undefined || raw.time === 'processing' ? undefined : raw.time;
+  const eventTime = timeSpec !== undefined;
   for (const [given, flag] of [
     [raw.timeFormat, '--time-format'],
     [raw.lateness, '--lateness'],
@@ -92,7 +94,7 @@ export function parseStreamOptions(
     delimiter: raw.delimiter ?? null,
     ignoreCase: raw.ignoreCase === true,
     value: raw.value === undefined ? null : parseFieldSpec(raw.value, '--value'),
-    time: raw.time === undefined ? null : parseFieldSpec(raw.time, '--time'),
+    time: timeSpec === undefined ? null : parseFieldSpec(timeSpec, '--time'),
     timeFormat: parseTimeFormat(raw.timeFormat ?? 'auto'),
     latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
     idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),

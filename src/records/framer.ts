@@ -46,14 +46,6 @@ export class LineFramer {
   push(chunk: Buffer): void {
     let pos = 0;
     const n = chunk.length;
-    if (this.atStart) {
-      this.atStart = false;
-      // A UTF-8 byte order mark is an encoding marker, not part of the first word.
-      if (n >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        pos = 3;
-        this.offset += 3;
-      }
-    }
     if (this.skipped >= 0) {
       const nl = chunk.indexOf(NEWLINE, pos);
       if (nl < 0) {
@@ -107,6 +99,7 @@ export class LineFramer {
     // One byte of slack: a CR held here may turn out to be part of the line's CRLF ending.
     if (this.carryBytes + size > this.maxLineBytes + 1) {
       // Give up on this line now rather than buffer it whole; skip to its end.
+      this.atStart = false;
       this.skipped = this.carryBytes + size;
       this.carry = [];
       this.carryBytes = 0;
@@ -117,7 +110,18 @@ export class LineFramer {
     this.carryBytes += size;
   }
 
-  private emit(buf: Buffer, start: number, end: number): void {
+  private emit(buf: Buffer, from: number, end: number): void {
+    let start = from;
+    if (this.atStart) {
+      this.atStart = false;
+      // A UTF-8 byte order mark is an encoding marker, not part of the first word. The
+      // first line arrives here whole, however the chunks were cut.
+      if (end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) {
+        start += 3;
+        this.offset += 3;
+        if (start === end) return;
+      }
+    }
     const nul = buf.indexOf(0, start);
     const clean =
       (nul < 0 || nul >= end) &&
@@ -136,7 +140,7 @@ export class LineFramer {
     while (lineStart < end) {
       const nl = buf.indexOf(NEWLINE, lineStart);
       const lineEnd = nl < 0 || nl >= end ? end : nl + 1;
-      if (lineEnd - lineStart > this.maxLineBytes + 1 && this.classify(buf, lineStart, lineEnd) !== null) return true;
+      if (lineEnd - lineStart > this.maxLineBytes && this.classify(buf, lineStart, lineEnd) !== null) return true;
       lineStart = lineEnd;
     }
     return false;

@@ -19,7 +19,7 @@ export function parseEventTime(text: string, format: TimeFormat): number | null 
   let ms: number | null;
   switch (format) {
     case 'epoch-s':
-      ms = EPOCH_NUMBER.test(t) ? Number(t) * 1000 : null;
+      ms = EPOCH_NUMBER.test(t) ? secondsToMs(t) : null;
       break;
     case 'epoch-ms':
       ms = EPOCH_NUMBER.test(t) ? Number(t) : null;
@@ -29,8 +29,7 @@ export function parseEventTime(text: string, format: TimeFormat): number | null 
       break;
     case 'auto':
       if (EPOCH_NUMBER.test(t)) {
-        const n = Number(t);
-        ms = n < SECONDS_BELOW ? n * 1000 : n;
+        ms = Number(t) < SECONDS_BELOW ? secondsToMs(t) : Number(t);
       } else {
         ms = parseIso(t);
       }
@@ -40,18 +39,36 @@ export function parseEventTime(text: string, format: TimeFormat): number | null 
   return Math.floor(ms);
 }
 
+/** Decimal epoch seconds to whole milliseconds by digits, not by float multiplication (1.001 s is 1001 ms). */
+function secondsToMs(t: string): number {
+  const dot = t.indexOf('.');
+  if (dot < 0) return Number(t) * 1000;
+  const millis = (t.slice(dot + 1) + '000').slice(0, 3);
+  return Number(t.slice(0, dot)) * 1000 + Number(millis);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysIn(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
 function parseIso(t: string): number | null {
   const m = ISO_8601.exec(t);
   if (m === null) return null;
   const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
+  const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) {
-    return null;
-  }
-  const base = Date.UTC(Number(y), month - 1, day, Number(h), Number(mi), Number(s));
-  // Date.UTC rolls 31 February over into March; refuse dates that do not exist.
-  if (new Date(base).getUTCDate() !== day && Number(s) < 60) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  // Second 60 is a leap second: it is taken as the next second, as POSIX time does.
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return null;
+  // Date.UTC would read years 0-99 as 1900-1999; set the full year explicitly.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  const base = date.getTime();
   const millis = frac === '' ? 0 : Math.floor(Number(`0${frac}`) * 1000);
   let offsetMs = 0;
   if (zone !== 'Z' && zone !== 'z') {

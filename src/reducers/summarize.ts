@@ -32,6 +32,8 @@ export function summarizerFor(reducer: Reducer): Summarizer {
 }
 
 export function compareRows(a: ResultRow, b: ResultRow): number {
-  if (a[1] !== b[1]) return a[1] > b[1] ? -1 : 1;
+  // Relational operators, not !==: a bigint and a number of equal value are equal here.
+  if (a[1] > b[1]) return -1;
+  if (a[1] < b[1]) return 1;
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

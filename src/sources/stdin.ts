@@ -1,13 +1,27 @@
+import { fstatSync, read } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Source } from './source.js';
+
+const CHUNK_BYTES = 1 << 20;
+const STDIN_FD = 0;
 
 /**
  * Standard input. Without --source it is not replayable, so it gets a fresh id
  * per run; with --source the user declares it a replay of the same stream, and
  * a rerun skips the bytes already committed.
+ *
+ * Every read lands in one reused buffer (process.stdin allocates a fresh
+ * chunk per read, which left peak memory at the garbage collector's mercy
+ * under load): a regular file is read with fs.read, anything else (pipe,
+ * socket, terminal) through a socket with `onread`, paused while a chunk is
+ * being handled.
  */
 export function stdinSource(sourceOverride: string | null, runId: string): Source {
-  const stream = process.stdin;
   let stopped = false;
+  let wake: (() => void) | null = null;
+  const stopSignal = new Promise<null>((resolve) => {
+    wake = () => resolve(null);
+  });
   return {
     id: sourceOverride ?? `stdin:${runId}`,
     label: 'stdin',
@@ -16,28 +30,109 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     size: null,
     stop() {
       stopped = true;
-      stream.destroy();
+      wake?.();
     },
     async *read(offset: number) {
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      const reader = isRegularFile() ? fileReader(buffer) : streamReader(buffer);
       let toSkip = offset;
       try {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          if (stopped) return;
-          if (toSkip > 0) {
-            if (chunk.length <= toSkip) {
-              toSkip -= chunk.length;
-              continue;
-            }
-            yield chunk.subarray(toSkip);
-            toSkip = 0;
+        while (!stopped) {
+          // A read pending on a quiet pipe must not hold up a stop.
+          const bytesRead = await Promise.race([reader.next(), stopSignal]);
+          if (bytesRead === null || bytesRead === 0 || stopped) return;
+          if (toSkip >= bytesRead) {
+            toSkip -= bytesRead;
             continue;
           }
-          yield chunk;
+          yield buffer.subarray(toSkip, bytesRead);
+          toSkip = 0;
         }
-      } catch (err) {
-        // Destroying stdin to stop reading surfaces as a premature close; that is the requested stop.
-        if (!stopped) throw err;
+      } finally {
+        reader.close();
       }
+    },
+  };
+}
+
+interface ChunkReader {
+  /** Fills the shared buffer; resolves to the bytes read, 0 at end of input. */
+  next(): Promise<number>;
+  close(): void;
+}
+
+function isRegularFile(): boolean {
+  try {
+    return fstatSync(STDIN_FD).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function fileReader(buffer: Buffer): ChunkReader {
+  return {
+    next: () =>
+      new Promise((resolve, reject) =>
+        read(STDIN_FD, buffer, 0, buffer.length, null, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
+      ),
+    close: () => undefined,
+  };
+}
+
+function streamReader(buffer: Buffer): ChunkReader {
+  let waiting: { resolve: (n: number) => void; reject: (e: Error) => void } | null = null;
+  let ready: number | null = null;
+  let failure: Error | null = null;
+  let socket: Socket;
+  const deliver = (n: number) => {
+    if (waiting !== null) {
+      const w = waiting;
+      waiting = null;
+      w.resolve(n);
+    } else {
+      ready = n;
+    }
+  };
+  try {
+    socket = new Socket({
+      fd: STDIN_FD,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer,
+        callback: (nread: number) => {
+          // Hold further reads until this chunk has been handled: the buffer is shared.
+          socket.pause();
+          deliver(nread);
+          return false;
+        },
+      },
+    } as ConstructorParameters<typeof Socket>[0]);
+  } catch {
+    // No usable stdin (closed, or not a stream): empty input.
+    return { next: () => Promise.resolve(0), close: () => undefined };
+  }
+  socket.pause();
+  socket.on('end', () => deliver(0));
+  socket.on('error', (err) => {
+    failure = err;
+    if (waiting !== null) waiting.reject(err);
+  });
+  return {
+    next() {
+      if (failure !== null) return Promise.reject(failure);
+      if (ready !== null) {
+        const n = ready;
+        ready = null;
+        return Promise.resolve(n);
+      }
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        socket.resume();
+      });
+    },
+    close() {
+      socket.destroy();
     },
   };
 }

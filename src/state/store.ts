@@ -30,8 +30,8 @@ export interface CommitBatch {
 }
 
 export interface CommitOutcome {
-  /** Records that fell into windows already finalized; they changed nothing. */
-  readonly lateWindows: readonly number[];
+  /** Records of the batch that fell into windows already finalized: counted as late, changing nothing. */
+  readonly lateRecords: number;
 }
 
 export interface StatusReport {
@@ -177,8 +177,9 @@ export class StateStore {
    * match the database was already applied (or superseded) and is refused.
    */
   commit(batch: CommitBatch): CommitOutcome {
-    const lateWindows: number[] = [];
+    let lateRecords = 0;
     this.write(() => {
+      lateRecords = 0;
       const getOffset = this.db.prepare('SELECT offset FROM sources WHERE job = ? AND source = ?').pluck();
       for (const s of batch.sources) {
         const current = (getOffset.get(batch.job, s.source) as number | undefined) ?? 0;
@@ -197,7 +198,7 @@ export class StateStore {
       for (const w of batch.windows) {
         if (w.delta.size === 0) continue;
         if (isFinal.get(batch.job, w.start) !== undefined) {
-          lateWindows.push(w.start);
+          for (let i = 0; i < w.delta.size; i++) lateRecords += w.delta.counts[i]!;
           continue;
         }
         const blobs = encodeDelta(w.delta);
@@ -226,10 +227,10 @@ export class StateStore {
       if (batch.records !== 0 || batch.rejected !== 0 || batch.late !== 0) {
         this.db
           .prepare('UPDATE jobs SET records = records + ?, rejected = rejected + ?, late = late + ? WHERE job = ?')
-          .run(batch.records, batch.rejected, batch.late, batch.job);
+          .run(batch.records - lateRecords, batch.rejected, batch.late + lateRecords, batch.job);
       }
     });
-    return { lateWindows };
+    return { lateRecords };
   }
 
   /** Starts of the job's open windows that end at or before `time`, oldest first. */

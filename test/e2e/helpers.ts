@@ -1,0 +1,288 @@
+/**
+ * Shared helpers for the end-to-end tests: they spawn the real entry point
+ * (bin/statesync.js over the compiled dist/) as child processes, the way a
+ * user's shell would, and read results back through the CLI itself.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const binPath = join(repoRoot, 'bin', 'statesync.js');
+
+if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
+  throw new Error(`${repoRoot}/dist is missing: run 'npm run build' before the end-to-end tests`);
+}
+
+export interface CliResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Exit code, or null when the process was ended by a signal. */
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface SpawnOptions {
+  /** Extra environment (STATESYNC_NOW etc.); the inherited STATESYNC_* variables are dropped first. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+/** Starts `node bin/statesync.js ...args` with all three stdio streams as pipes. */
+export function spawnCli(args: readonly string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const name of Object.keys(env)) if (name.startsWith('STATESYNC_')) delete env[name];
+  Object.assign(env, options.env);
+  const child = spawn(process.execPath, [binPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  // A child that exits without reading all of stdin makes our writes fail with EPIPE; that is its business.
+  child.stdin.on('error', () => undefined);
+  return child;
+}
+
+/** SIGKILLs (by handle, so by pid) every child this module started that is still running; for afterEach. */
+export function killLeftoverChildren(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
+/**
+ * Collects a spawned child's output until it exits. If it is still running
+ * after `timeoutMs`, it is killed and the promise rejects with what it printed.
+ */
+export function collect(child: ChildProcessWithoutNullStreams, timeoutMs = 30_000): Promise<CliResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer | string) => out.push(typeof b === 'string' ? Buffer.from(b) : b));
+  child.stderr.on('data', (b: Buffer | string) => err.push(typeof b === 'string' ? Buffer.from(b) : b));
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `statesync ${child.spawnargs.slice(2).join(' ')} did not exit within ${timeoutMs} ms; ` +
+            `stderr: ${Buffer.concat(err).toString('utf8')}`,
+        ),
+      );
+    }, timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        exitCode,
+        signal,
+      });
+    });
+  });
+}
+
+/** Runs the CLI to completion, feeding `input` (if any) on stdin and closing it. */
+export async function runCli(
+  args: readonly string[],
+  options: SpawnOptions & { readonly input?: string | Buffer; readonly timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  const done = collect(child, options.timeoutMs);
+  if (options.input !== undefined) child.stdin.end(options.input);
+  else child.stdin.end();
+  return done;
+}
+
+/** Runs the CLI and fails with its stderr unless it exits 0. */
+export async function runCliOk(args: readonly string[], options: SpawnOptions = {}): Promise<CliResult> {
+  const result = await runCli(args, options);
+  if (result.exitCode !== 0) {
+    throw new Error(`statesync ${args.join(' ')} exited ${result.exitCode ?? result.signal}: ${result.stderr}`);
+  }
+  return result;
+}
+
+export interface JsonRow {
+  readonly job: string;
+  readonly window_start: string;
+  readonly window_end: string;
+  readonly key: string;
+  readonly value: number;
+  readonly state?: 'open';
+}
+
+export function parseJsonLines(text: string): JsonRow[] {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as JsonRow);
+}
+
+/** Per-key totals summed over every window (finalized and open) that `query --format json` prints. */
+export async function queryTotals(db: string): Promise<Map<string, number>> {
+  const { stdout } = await runCliOk(['query', '--db', db, '--format', 'json']);
+  return sumByKey(parseJsonLines(stdout));
+}
+
+export function sumByKey(rows: readonly JsonRow[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const row of rows) totals.set(row.key, (totals.get(row.key) ?? 0) + row.value);
+  return totals;
+}
+
+/** The part of `status --format json` the tests read. */
+export interface StatusJson {
+  readonly jobs: ReadonlyArray<{
+    readonly job: string;
+    readonly records: number;
+    readonly rejected: number;
+    readonly late: number;
+    readonly openWindows: number;
+    readonly finalizedWindows: number;
+  }>;
+  readonly sources: ReadonlyArray<{ readonly job: string; readonly source: string; readonly kind: string; readonly offset: number }>;
+}
+
+export async function status(db: string): Promise<StatusJson> {
+  const { stdout } = await runCliOk(['status', '--db', db, '--format', 'json']);
+  return JSON.parse(stdout) as StatusJson;
+}
+
+/** The ground truth for the default word key: tokens between runs of ASCII whitespace, as awk splits fields. */
+export function wordCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const word of text.split(/[ \t\n\r\v\f]+/)) {
+    if (word.length > 0) counts.set(word, (counts.get(word) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export function total(counts: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const n of counts.values()) sum += n;
+  return sum;
+}
+
+/** Human-readable differences between two count maps (at most `limit`), empty when equal. */
+export function countDifferences(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>, limit = 10): string[] {
+  const diffs: string[] = [];
+  for (const key of new Set([...expected.keys(), ...actual.keys()])) {
+    const a = actual.get(key);
+    const e = expected.get(key);
+    if (a !== e) diffs.push(`${JSON.stringify(key)}: got ${a ?? 'nothing'}, expected ${e ?? 'nothing'}`);
+    if (diffs.length >= limit) break;
+  }
+  return diffs;
+}
+
+/** mulberry32: a small seeded PRNG giving floats in [0, 1), so generated inputs and kill points are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+/** Polls `check` every `everyMs` until it returns a value other than undefined; fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Bytes a process has read through read(2) so far (pipes included), from /proc/PID/io; null if unavailable. */
+export function bytesReadBy(pid: number): number | null {
+  try {
+    const m = /^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** A field of /proc/PID/status in kB (VmHWM = peak resident set, VmRSS = current); null if unavailable. */
+export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** A fresh temporary directory; the returned function removes it. */
+export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `statesync-e2e-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs `read` on a read-only connection to the database; undefined while the
+ * file or its schema does not exist yet, or the database is momentarily busy.
+ */
+export function peekDb<T>(path: string, read: (db: SqliteDatabase) => T): T | undefined {
+  if (!existsSync(path)) return undefined;
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    return read(db);
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * Waits until a child started with `--db` is blocked reading stdin: its job
+ * row exists and it has stopped reading anything else. Returns its read(2)
+ * byte count at that point (null where /proc is not available).
+ */
+export async function waitUntilIdle(child: ChildProcessWithoutNullStreams, db: string): Promise<number | null> {
+  await waitFor('the job to be registered', () => peekDb(db, (d) => d.prepare('SELECT job FROM jobs').get() ?? undefined));
+  let last = bytesReadBy(child.pid!);
+  if (last === null) {
+    await sleep(500);
+    return null;
+  }
+  for (let stable = 0; stable < 3; ) {
+    await sleep(50);
+    const now = bytesReadBy(child.pid!);
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** Waits until the child has read `bytes` more than `baseline` (or a fixed pause where /proc is not available). */
+export async function waitUntilRead(child: ChildProcessWithoutNullStreams, baseline: number | null, bytes: number): Promise<void> {
+  if (baseline === null) {
+    await sleep(500);
+    return;
+  }
+  await waitFor(`the child to read ${bytes} bytes of stdin`, () => {
+    const now = bytesReadBy(child.pid!);
+    return now !== null && now - baseline >= bytes ? true : undefined;
+  });
+  // The chunk is handled synchronously right after read(2) returns; leave it a moment anyway.
+  await sleep(50);
+}
