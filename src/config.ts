@@ -34,6 +34,11 @@ export interface StreamConfig {
   readonly idleTimeoutMs: number | null;
   /** Where late records' original lines are appended; null nowhere. */
   readonly lateOutput: string | null;
+  /** --dedupe: where a record's id is; null keeps every record. */
+  readonly dedupe: FieldSpec | null;
+  readonly dedupeTtlMs: number;
+  /** A worker silent this long is dead to the others. */
+  readonly workerTimeoutMs: number;
   readonly windowMs: number;
   readonly commitIntervalMs: number;
   readonly maxLineBytes: number;

@@ -26,6 +26,13 @@ export class RuntimeFailure extends StatesyncError {
   }
 }
 
+/** This worker was declared dead by the others (paused past --worker-timeout); it must not write as itself. */
+export class FencedError extends StatesyncError {
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
+
 /** A batch whose source offset no longer matches the database: another run applied it already. */
 export class StaleBatchError extends StatesyncError {
   constructor(message: string) {

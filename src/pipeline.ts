@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from './config.js';
-import { StaleBatchError, RuntimeFailure } from './errors.js';
+import { FencedError, RuntimeFailure, StaleBatchError } from './errors.js';
 import type { WindowResult } from './model.js';
 import { LineFramer, type RejectReason } from './records/framer.js';
 import { makeRecordReader, type ParsedRecord, type RecordReader } from './records/record-reader.js';
@@ -13,7 +13,7 @@ import { WordCountTable } from './reducers/word-count-table.js';
 import { openFileSource } from './sources/file.js';
 import type { Source } from './sources/source.js';
 import { stdinSource } from './sources/stdin.js';
-import type { JobDefinition, SourceProgress, StateStore } from './state/store.js';
+import type { JobDefinition, Liveness, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/store.js';
 import { formatDuration } from './windows/duration.js';
 import { windowStartOf, type Clock } from './windows/tumbling.js';
 
@@ -30,12 +30,16 @@ export interface StreamDeps {
   readonly note: (line: string) => void;
   /** Receives the original line of each late record (--late-output). */
   readonly late?: (line: string) => void;
+  /** This process, as a worker, and how to tell other workers' liveness. */
+  readonly liveness: Liveness;
+  readonly pid: number;
 }
 
 export interface RunSummary {
   readonly stoppedBy: StopReason;
   readonly records: number;
   readonly late: number;
+  readonly duplicates: number;
   readonly rejected: ReadonlyMap<RejectReason, number>;
 }
 
@@ -51,6 +55,7 @@ export function jobDefinition(config: StreamConfig): JobDefinition {
     time: config.time === null ? 'processing' : describeSpec(config.time),
     'time-format': config.time === null ? 'none' : config.timeFormat,
     lateness: config.time === null ? 'none' : formatDuration(config.latenessMs),
+    dedupe: config.dedupe === null ? 'none' : describeSpec(config.dedupe),
   };
 }
 
@@ -81,7 +86,15 @@ export class StreamJob {
   private readonly reducer;
   private readonly summarize;
   private readonly reader: RecordReader | null;
-  private readonly record: ParsedRecord = { key: '', value: 0, time: NaN };
+  private readonly record: ParsedRecord = { key: '', value: 0, time: NaN, id: '' };
+  /** This process's worker id; a new one after being fenced. */
+  private workerId = randomUUID();
+  /** --dedupe: the batch's records, aggregated only once the store has said which ids are new. */
+  private readonly dedupeBatch = { ids: [] as string[], starts: [] as number[], keys: [] as string[], values: [] as number[] };
+  private readonly idsInBatch = new Set<string>();
+  private pendingDuplicates = 0;
+  private totalDuplicates = 0;
+  private nextFinalizeAttempt = 0;
   private readonly eventTime: boolean;
   /** Plain word count: bytes are counted without decoding (the benchmark's hot path). */
   private readonly byteWords: boolean;
@@ -130,6 +143,7 @@ export class StreamJob {
             value: config.value,
             time: config.time,
             timeFormat: config.timeFormat,
+            id: config.dedupe,
           });
     this.lastCommit = deps.clock.now();
     this.lastRecordWall = this.lastCommit;
@@ -148,8 +162,9 @@ export class StreamJob {
     store.ensureJob(this.config.job, jobDefinition(this.config), clock.now());
     const sources = await this.openSources();
     if (this.eventTime) this.restoreWatermark(sources);
-    // Windows left open by an earlier run may already be due.
-    this.fireDueWindows(this.watermark(clock.now()));
+    this.register();
+    // Windows left open by earlier runs may already be due.
+    this.fireDueWindows();
     this.timer = setInterval(() => this.onTick(), TICK_MS);
     try {
       for (const source of sources) {
@@ -158,8 +173,10 @@ export class StreamJob {
       }
       if (this.failure !== null) throw this.failure;
       this.commit();
-      // End of input (or a clean stop): nothing more will arrive for any open window.
-      this.publishAll(store.finalizeUpTo(this.config.job, Number.MAX_SAFE_INTEGER, this.summarize, clock.now()));
+      // End of input (or a clean stop): this worker holds nothing open any more. What no
+      // other live worker still holds is finished now; the last worker finishes the rest.
+      store.finishWorker(this.workerId, clock.now());
+      this.publishAll(store.finalizeReady(this.config.job, null, this.deps.liveness, this.summarize, clock.now()));
     } finally {
       if (this.timer !== null) clearInterval(this.timer);
     }
@@ -167,6 +184,7 @@ export class StreamJob {
       stoppedBy: this.stopReason ?? 'end',
       records: this.totalRecords,
       late: this.totalLate,
+      duplicates: this.totalDuplicates,
       rejected: this.rejected,
     };
   }
@@ -198,6 +216,26 @@ export class StreamJob {
 
   private watermark(now: number): number {
     return this.eventTime ? this.maxEventTime - this.config.latenessMs : now;
+  }
+
+  private register(): void {
+    const now = this.deps.clock.now();
+    this.deps.store.registerWorker(
+      { id: this.workerId, job: this.config.job, pid: this.deps.pid, host: this.deps.liveness.host, watermark: this.committedWatermark(now) },
+      now,
+    );
+  }
+
+  /** What this worker tells the others: all its data for windows ending by this is committed. */
+  private beat(now: number): WorkerBeat {
+    const idle =
+      this.eventTime && this.config.idleTimeoutMs !== null && now - this.lastRecordWall >= this.config.idleTimeoutMs;
+    return { id: this.workerId, watermark: this.committedWatermark(now), idle };
+  }
+
+  private committedWatermark(now: number): number | null {
+    const mark = this.watermark(now);
+    return Number.isFinite(mark) ? mark : null;
   }
 
   private async consume(source: Source): Promise<void> {
@@ -261,8 +299,7 @@ export class StreamJob {
   private afterChunk(): void {
     const now = this.deps.clock.now();
     if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-    const watermark = this.watermark(now);
-    if (watermark >= this.nextFire) this.fireDueWindows(watermark);
+    if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
   }
 
   private onLines(buf: Buffer, start: number, end: number): void {
@@ -295,7 +332,9 @@ export class StreamJob {
       if (lineEnd < 0) lineEnd = n;
       entry.lines++;
       if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
-      if (lineEnd > lineStart && !isBlank(text, lineStart, lineEnd)) this.onRecordLine(text.slice(lineStart, lineEnd), entry);
+      if (lineEnd > lineStart && !isBlank(text, lineStart, lineEnd)) {
+        this.onRecordLine(text.slice(lineStart, lineEnd), entry);
+      }
       lineStart = next;
     }
   }
@@ -330,10 +369,47 @@ export class StreamJob {
   }
 
   private addToTable(record: ParsedRecord): void {
+    if (this.config.dedupe !== null) {
+      this.holdForDedupe(record);
+      return;
+    }
     const table = this.table as PartialTable;
     if (this.reducer.needsValue) table.addValue(record.key, record.value);
     else table.increment(record.key);
     this.pendingRecords++;
+  }
+
+  /** Keeps a record with an id until commit, when the store tells whether the id is new. */
+  private holdForDedupe(record: ParsedRecord): void {
+    this.pendingRecords++;
+    if (this.idsInBatch.has(record.id)) {
+      this.pendingDuplicates++;
+      return;
+    }
+    this.idsInBatch.add(record.id);
+    const batch = this.dedupeBatch;
+    batch.ids.push(record.id);
+    batch.starts.push(this.tableStart);
+    batch.keys.push(record.key);
+    batch.values.push(record.value);
+  }
+
+  /** The window deltas of the held records whose ids the store accepted. */
+  private buildDedupedWindows(accepted: Uint8Array): WindowDelta[] {
+    const tables = new Map<number, PartialTable>();
+    const batch = this.dedupeBatch;
+    for (let i = 0; i < batch.ids.length; i++) {
+      if (accepted[i] !== 1) continue;
+      const start = batch.starts[i]!;
+      let table = tables.get(start);
+      if (table === undefined) {
+        table = new PartialTable(this.reducer.needsValue);
+        tables.set(start, table);
+      }
+      if (this.reducer.needsValue) table.addValue(batch.keys[i]!, batch.values[i]!);
+      else table.increment(batch.keys[i]!);
+    }
+    return [...tables].map(([start, delta]) => ({ start, end: start + this.config.windowMs, delta }));
   }
 
   private onReject(reason: RejectReason): void {
@@ -365,8 +441,7 @@ export class StreamJob {
       const now = this.deps.clock.now();
       if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
       if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-      const watermark = this.watermark(now);
-      if (watermark >= this.nextFire) this.fireDueWindows(watermark);
+      if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
     } catch (err) {
       // Surface timer failures through the read loop, which owns error handling.
       this.failure = err;
@@ -382,12 +457,19 @@ export class StreamJob {
     if (advanced > this.maxEventTime) this.maxEventTime = advanced;
   }
 
-  /** Commits, then finalizes and publishes every window that has ended by the watermark. */
-  private fireDueWindows(watermark: number): void {
+  /**
+   * Commits (moving this worker's watermark), then finalizes and publishes
+   * every window all live workers have passed. When others still hold the
+   * earliest window, the next try waits a commit interval rather than
+   * taking the write lock on every tick.
+   */
+  private fireDueWindows(): void {
     this.commit();
     const now = this.deps.clock.now();
-    const published = this.deps.store.finalizeUpTo(this.config.job, watermark, this.summarize, now);
-    this.nextFire = this.deps.store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
+    const { store, liveness } = this.deps;
+    const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now);
+    this.nextFire = store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
+    if (this.watermark(now) >= this.nextFire) this.nextFinalizeAttempt = now + Math.min(this.config.commitIntervalMs, 1000);
     this.publishAll(published);
   }
 
@@ -395,8 +477,24 @@ export class StreamJob {
     for (const result of results) this.deps.publish(result);
   }
 
-  /** One transaction: every window's deltas plus how far each source got. */
+  /**
+   * One transaction: every window's deltas, how far each source got and this
+   * worker's heartbeat and watermark. A worker the others declared dead
+   * (paused too long) rejoins under a new id and commits as that.
+   */
   private commit(): void {
+    try {
+      this.commitOnce();
+    } catch (err) {
+      if (!(err instanceof FencedError)) throw err;
+      this.deps.note(`${err.message}; rejoining as a new worker`);
+      this.workerId = randomUUID();
+      this.register();
+      this.commitOnce();
+    }
+  }
+
+  private commitOnce(): void {
     const now = this.deps.clock.now();
     this.lastCommit = now;
     const sources: SourceProgress[] = [];
@@ -412,18 +510,35 @@ export class StreamJob {
         });
       }
     }
-    if (this.pending.size === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0) return;
+    const worker = this.beat(now);
+    if (this.pending.size === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0 && this.pendingRecords === 0) {
+      this.deps.store.heartbeat(worker, now);
+      return;
+    }
     const windows = [...this.pending].map(([start, delta]) => ({ start, end: start + this.config.windowMs, delta }));
+    const batch = this.dedupeBatch;
     let outcome;
     try {
       outcome = this.deps.store.commit({
         job: this.config.job,
         now,
         windows,
+        worker,
+        ...(this.config.dedupe === null
+          ? {}
+          : {
+              dedupe: {
+                ids: batch.ids,
+                expiresAt: now + this.config.dedupeTtlMs,
+                build: (accepted: Uint8Array) => this.buildDedupedWindows(accepted),
+              },
+            }),
         sources,
-        records: this.pendingRecords,
+        // Duplicates within the batch never reach the store; it counts the ones it recognises.
+        records: this.pendingRecords - this.pendingDuplicates,
         rejected: this.pendingRejected,
         late: this.pendingLate,
+        duplicates: this.pendingDuplicates,
       });
     } catch (err) {
       if (err instanceof StaleBatchError) {
@@ -433,8 +548,16 @@ export class StreamJob {
       }
       throw err;
     }
-    this.totalRecords += this.pendingRecords - outcome.lateRecords;
+    const duplicates = outcome.duplicates;
+    this.totalRecords += this.pendingRecords - duplicates - outcome.lateRecords;
     this.totalLate += this.pendingLate + outcome.lateRecords;
+    this.totalDuplicates += duplicates;
+    batch.ids.length = 0;
+    batch.starts.length = 0;
+    batch.keys.length = 0;
+    batch.values.length = 0;
+    this.idsInBatch.clear();
+    this.pendingDuplicates = 0;
     for (const p of this.progress.values()) {
       p.fromOffset = p.toOffset;
       p.lines = 0;

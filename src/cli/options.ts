@@ -18,6 +18,9 @@ export interface RawStreamOptions {
   lateness?: string;
   idleTimeout?: string;
   lateOutput?: string;
+  dedupe?: string;
+  dedupeTtl: string;
+  workerTimeout: string;
   window: string;
   commitInterval: string;
   maxLineBytes: string;
@@ -73,6 +76,9 @@ export function parseStreamOptions(
   // --time processing names the default explicitly.
   const timeSpec = raw.time === undefined || raw.time === 'processing' ? undefined : raw.time;
   const eventTime = timeSpec !== undefined;
+  if (raw.dedupe !== undefined && key.kind === 'word') {
+    throw new UsageError('--dedupe needs one record per line: use --key line, field=N, json=PATH or regex=RE');
+  }
   for (const [given, flag] of [
     [raw.timeFormat, '--time-format'],
     [raw.lateness, '--lateness'],
@@ -99,6 +105,9 @@ export function parseStreamOptions(
     latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
     idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),
     lateOutput: raw.lateOutput ?? null,
+    dedupe: raw.dedupe === undefined ? null : parseFieldSpec(raw.dedupe, '--dedupe'),
+    dedupeTtlMs: parseDuration(raw.dedupeTtl, '--dedupe-ttl'),
+    workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),
     windowMs: parseDuration(raw.window, '--window'),
     commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
     maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),

@@ -2,11 +2,14 @@ import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { StreamConfig } from '../config.js';
 import type { ReductionName } from '../reducers/reducers.js';
+import { parseDuration } from '../windows/duration.js';
 import { runQueryCommand } from './commands/query.js';
 import { runStatusCommand } from './commands/status.js';
 import { runStreamCommand } from './commands/stream.js';
+import { runWatchCommand } from './commands/watch.js';
 import {
   parseInstant,
+  parsePositiveInt,
   parseOutputOptions,
   parseStreamOptions,
   requireDb,
@@ -69,15 +72,41 @@ export function buildProgram(io: ProgramIO): Command {
       );
     });
 
+  addOutputOptions(
+    program
+      .command('watch')
+      .description('print finalized results in publication order, each once')
+      .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+      .option('--job <name>', 'only this job')
+      .option('--from <seq>', 'start at this publication sequence number', '1')
+      .option('--follow', 'keep waiting for new results until interrupted'),
+  )
+    .addHelpText('after', '\nExample:\n  statesync watch --db shared.db --follow')
+    .action(async (raw: RawOutputOptions & { db?: string; job?: string; from: string; follow?: boolean }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'watch');
+      io.setExitCode(
+        await runWatchCommand({
+          db,
+          job: raw.job ?? null,
+          fromSeq: parsePositiveInt(raw.from, '--from'),
+          follow: raw.follow === true,
+          pollMs: 200,
+          output: parseOutputOptions(raw, io.terminal),
+        }),
+      );
+    });
+
   program
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
-    .action((raw: { db?: string; format: string }) => {
+    .action((raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
-      io.setExitCode(runStatusCommand(db, raw.format === 'json', process.stdout));
+      const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
+      io.setExitCode(runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
 
   return program;
@@ -114,6 +143,9 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--job <name>', 'job name; several jobs can share one database', 'default')
     .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
     .option('--commit-interval <duration>', 'how often partial results are committed', '1s')
+    .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')
+    .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
+    .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', '10s')
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)

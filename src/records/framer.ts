@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 
 /** Why a record was not counted, in the order summaries list them. */
-export const REJECT_REASONS = ['line too long', 'invalid UTF-8', 'NUL byte', 'no key', 'bad value', 'bad time'] as const;
+export const REJECT_REASONS = ['line too long', 'invalid UTF-8', 'NUL byte', 'no key', 'bad value', 'bad time', 'no id'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface FramerOutput {

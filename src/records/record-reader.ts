@@ -10,6 +10,8 @@ export interface ParsedRecord {
   value: number;
   /** Event time in epoch ms; NaN in processing time. */
   time: number;
+  /** Record id for --dedupe; '' without it. */
+  id: string;
 }
 
 export interface RecordSpecs {
@@ -18,6 +20,7 @@ export interface RecordSpecs {
   readonly value: FieldSpec | null;
   readonly time: FieldSpec | null;
   readonly timeFormat: TimeFormat;
+  readonly id: FieldSpec | null;
 }
 
 /** Fills `out` from one line and returns null, or returns why the line is rejected. */
@@ -28,10 +31,11 @@ export type RecordReader = (line: string, out: ParsedRecord) => RejectReason | n
  * several specs read JSON, the line is parsed once, not once per spec.
  */
 export function makeRecordReader(specs: RecordSpecs): RecordReader {
-  const usesJson = [specs.key, specs.value, specs.time].some((s) => s !== null && s.kind === 'json');
+  const usesJson = [specs.key, specs.value, specs.time, specs.id].some((s) => s !== null && s.kind === 'json');
   const keyOf = specs.key.kind === 'line' ? (line: string) => line : part(specs.key, specs.delimiter, usesJson);
   const valueOf = specs.value === null ? null : part(specs.value, specs.delimiter, usesJson);
   const timeOf = specs.time === null ? null : part(specs.time, specs.delimiter, usesJson);
+  const idOf = specs.id === null ? null : part(specs.id, specs.delimiter, usesJson);
   const format = specs.timeFormat;
   return (line, out) => {
     if (usesJson) parsedJson.current = parseJson(line);
@@ -51,6 +55,11 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
       out.time = time;
     } else {
       out.time = NaN;
+    }
+    if (idOf !== null) {
+      const id = idOf(line);
+      if (id === null || id === '') return 'no id';
+      out.id = id;
     }
     return null;
   };

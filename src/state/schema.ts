@@ -44,6 +44,30 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX deltas_by_window ON deltas (job, window_start);
 
+  -- Every stream process of a job. A window is finished once every running,
+  -- non-idle worker's committed watermark has passed its end.
+  CREATE TABLE workers (
+    worker_id     TEXT PRIMARY KEY,
+    job           TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    host          TEXT NOT NULL,
+    started_at    INTEGER NOT NULL,
+    heartbeat_at  INTEGER NOT NULL,
+    state         TEXT NOT NULL,          -- running | finished | dead
+    watermark     INTEGER,                -- committed clock or event-time watermark; NULL holds everything
+    idle          INTEGER NOT NULL DEFAULT 0,
+    ended_at      INTEGER
+  ) STRICT;
+  CREATE INDEX workers_by_job ON workers (job, state);
+
+  -- Record ids already applied (--dedupe), kept until they expire.
+  CREATE TABLE dedupe (
+    job         TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    PRIMARY KEY (job, id)
+  ) STRICT, WITHOUT ROWID;
+
   -- Publication log: one row per finalized window; UNIQUE makes finalization happen once.
   CREATE TABLE results (
     seq           INTEGER PRIMARY KEY,    -- publication order

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
-import { RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
+import { FencedError, RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
 import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
 import { decodeDelta, encodeDelta } from './codec.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
@@ -19,19 +19,67 @@ export interface SourceProgress {
   readonly maxEventTime: number | null;
 }
 
+export interface WindowDelta {
+  readonly start: number;
+  readonly end: number;
+  readonly delta: DeltaColumns;
+}
+
+/** A worker's liveness and progress, written with each of its commits. */
+export interface WorkerBeat {
+  readonly id: string;
+  /** Committed watermark: windows ending at or before it hold all of this worker's data; null holds everything. */
+  readonly watermark: number | null;
+  readonly idle: boolean;
+}
+
+/** Records carrying ids (--dedupe): the store decides which are new inside the commit transaction. */
+export interface DedupeBatch {
+  readonly ids: readonly string[];
+  readonly expiresAt: number;
+  /** Builds the window deltas from the records whose ids were new (accepted[i] === 1). */
+  readonly build: (accepted: Uint8Array) => readonly WindowDelta[];
+}
+
 export interface CommitBatch {
   readonly job: string;
   readonly now: number;
-  readonly windows: ReadonlyArray<{ readonly start: number; readonly end: number; readonly delta: DeltaColumns }>;
+  readonly windows: readonly WindowDelta[];
+  readonly worker?: WorkerBeat;
+  readonly dedupe?: DedupeBatch;
   readonly sources: readonly SourceProgress[];
   readonly records: number;
   readonly rejected: number;
   readonly late: number;
+  /** Duplicates the worker already recognised within the batch (--dedupe). */
+  readonly duplicates?: number;
 }
 
 export interface CommitOutcome {
   /** Records of the batch that fell into windows already finalized: counted as late, changing nothing. */
   readonly lateRecords: number;
+  /** Records skipped because their id was already applied (--dedupe). */
+  readonly duplicates: number;
+}
+
+export interface WorkerInfo {
+  readonly id: string;
+  readonly job: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly state: 'running' | 'finished' | 'dead';
+  readonly watermark: number | null;
+  readonly idle: boolean;
+}
+
+/** How finalization tells live workers from dead ones. */
+export interface Liveness {
+  readonly host: string;
+  readonly timeoutMs: number;
+  /** Whether a process of this host is still there. */
+  readonly pidAlive: (pid: number) => boolean;
 }
 
 export interface StatusReport {
@@ -60,6 +108,7 @@ export interface StatusReport {
     updatedAt: number;
   }>;
   readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
+  readonly workers: readonly WorkerInfo[];
 }
 
 const BUSY_RETRIES = 20;
@@ -178,8 +227,11 @@ export class StateStore {
    */
   commit(batch: CommitBatch): CommitOutcome {
     let lateRecords = 0;
+    let duplicates = 0;
     this.write(() => {
       lateRecords = 0;
+      duplicates = batch.duplicates ?? 0;
+      if (batch.worker !== undefined) this.beat(batch.worker, batch.now);
       const getOffset = this.db.prepare('SELECT offset FROM sources WHERE job = ? AND source = ?').pluck();
       for (const s of batch.sources) {
         const current = (getOffset.get(batch.job, s.source) as number | undefined) ?? 0;
@@ -195,7 +247,16 @@ export class StateStore {
         `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, sum_lows, mins, maxs, committed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      for (const w of batch.windows) {
+      let windows = batch.windows;
+      let records = batch.records;
+      if (batch.dedupe !== undefined) {
+        const accepted = this.acceptNewIds(batch.job, batch.dedupe, batch.now);
+        const known = accepted.length - accepted.reduce((n, a) => n + a, 0);
+        duplicates += known;
+        records -= known;
+        windows = batch.dedupe.build(accepted);
+      }
+      for (const w of windows) {
         if (w.delta.size === 0) continue;
         if (isFinal.get(batch.job, w.start) !== undefined) {
           for (let i = 0; i < w.delta.size; i++) lateRecords += w.delta.counts[i]!;
@@ -224,13 +285,129 @@ export class StateStore {
       for (const s of batch.sources) {
         upsertSource.run(batch.job, s.source, s.kind, s.toOffset, s.lines, s.maxEventTime, batch.now);
       }
-      if (batch.records !== 0 || batch.rejected !== 0 || batch.late !== 0) {
+      if (records !== 0 || batch.rejected !== 0 || batch.late !== 0 || duplicates !== 0) {
         this.db
-          .prepare('UPDATE jobs SET records = records + ?, rejected = rejected + ?, late = late + ? WHERE job = ?')
-          .run(batch.records - lateRecords, batch.rejected, batch.late + lateRecords, batch.job);
+          .prepare(
+            `UPDATE jobs SET records = records + ?, rejected = rejected + ?, late = late + ?,
+               duplicates = duplicates + ? WHERE job = ?`,
+          )
+          .run(records - lateRecords, batch.rejected, batch.late + lateRecords, duplicates, batch.job);
       }
     });
-    return { lateRecords };
+    return { lateRecords, duplicates };
+  }
+
+  /** Marks each id new (1) or already applied and unexpired (0), and records the new ones. */
+  private acceptNewIds(job: string, dedupe: DedupeBatch, now: number): Uint8Array {
+    const accepted = new Uint8Array(dedupe.ids.length);
+    const seen = this.db.prepare('SELECT expires_at FROM dedupe WHERE job = ? AND id = ?').pluck();
+    const remember = this.db.prepare(
+      `INSERT INTO dedupe (job, id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (job, id) DO UPDATE SET expires_at = excluded.expires_at`,
+    );
+    for (let i = 0; i < dedupe.ids.length; i++) {
+      const id = dedupe.ids[i]!;
+      const expiresAt = seen.get(job, id) as number | undefined;
+      if (expiresAt !== undefined && expiresAt > now) continue;
+      remember.run(job, id, dedupe.expiresAt);
+      accepted[i] = 1;
+    }
+    return accepted;
+  }
+
+  /** Registers a running worker of the job. */
+  registerWorker(worker: { id: string; job: string; pid: number; host: string; watermark: number | null }, now: number): void {
+    this.write(() => {
+      this.db
+        .prepare(
+          `INSERT INTO workers (worker_id, job, pid, host, started_at, heartbeat_at, state, watermark)
+           VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`,
+        )
+        .run(worker.id, worker.job, worker.pid, worker.host, now, now, worker.watermark);
+    });
+  }
+
+  /** A heartbeat without data; throws FencedError when the others have declared this worker dead. */
+  heartbeat(worker: WorkerBeat, now: number): void {
+    this.write(() => this.beat(worker, now));
+  }
+
+  /** Marks the worker finished (end of input or a clean stop): it no longer holds any window open. */
+  finishWorker(id: string, now: number): void {
+    this.write(() => {
+      this.db
+        .prepare(`UPDATE workers SET state = 'finished', ended_at = ?, heartbeat_at = ? WHERE worker_id = ? AND state = 'running'`)
+        .run(now, now, id);
+    });
+  }
+
+  private beat(worker: WorkerBeat, now: number): void {
+    const info = this.db
+      .prepare(
+        `UPDATE workers SET heartbeat_at = ?, watermark = ?, idle = ? WHERE worker_id = ? AND state = 'running'`,
+      )
+      .run(now, worker.watermark, worker.idle ? 1 : 0, worker.id);
+    if (info.changes === 0) {
+      throw new FencedError(`worker ${worker.id} was declared dead by the other workers (no heartbeat in time)`);
+    }
+  }
+
+  /**
+   * Finalizes, exactly once, every window of the job that all live workers
+   * have moved past: their smallest committed watermark (idle workers aside)
+   * is at or beyond the window's end. Workers whose heartbeat is older than
+   * the timeout, or whose process on this host is gone, are marked dead first
+   * and hold nothing back. With no running worker left, every open window is
+   * finished. One IMMEDIATE transaction; returns what this call published.
+   */
+  finalizeReady(job: string, self: string | null, liveness: Liveness, summarize: Summarizer, now: number): WindowResult[] {
+    let published: WindowResult[] = [];
+    this.write(() => {
+      const running = this.db
+        .prepare(`SELECT worker_id, pid, host, heartbeat_at, watermark, idle FROM workers WHERE job = ? AND state = 'running'`)
+        .all(job) as Array<{ worker_id: string; pid: number; host: string; heartbeat_at: number; watermark: number | null; idle: number }>;
+      const markDead = this.db.prepare(`UPDATE workers SET state = 'dead', ended_at = ? WHERE worker_id = ?`);
+      const live = running.filter((w) => {
+        if (w.worker_id === self) return true;
+        const gone = now - w.heartbeat_at > liveness.timeoutMs || (w.host === liveness.host && !liveness.pidAlive(w.pid));
+        if (gone) markDead.run(now, w.worker_id);
+        return !gone;
+      });
+      const limit = finalizationLimit(live);
+      published = this.finalizeWithin(job, limit, summarize, now);
+    });
+    return published;
+  }
+
+  workers(job: string | null): WorkerInfo[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT worker_id, job, pid, host, started_at, heartbeat_at, state, watermark, idle FROM workers
+           WHERE (@job IS NULL OR job = @job) ORDER BY started_at, worker_id`,
+        )
+        .all({ job }) as Array<{
+        worker_id: string;
+        job: string;
+        pid: number;
+        host: string;
+        started_at: number;
+        heartbeat_at: number;
+        state: WorkerInfo['state'];
+        watermark: number | null;
+        idle: number;
+      }>
+    ).map((w) => ({
+      id: w.worker_id,
+      job: w.job,
+      pid: w.pid,
+      host: w.host,
+      startedAt: w.started_at,
+      heartbeatAt: w.heartbeat_at,
+      state: w.state,
+      watermark: w.watermark,
+      idle: w.idle === 1,
+    }));
   }
 
   /** Starts of the job's open windows that end at or before `time`, oldest first. */
@@ -247,25 +424,31 @@ export class StateStore {
    * drops the deltas, in one transaction. Returns what it published.
    */
   finalizeUpTo(job: string, time: number, summarize: Summarizer, now: number): WindowResult[] {
-    const published: WindowResult[] = [];
+    let published: WindowResult[] = [];
     this.write(() => {
-      published.length = 0;
-      const starts = this.openWindowsEndingBy(job, time);
-      const insert = this.db.prepare(
-        `INSERT INTO results (job, window_start, window_end, finalized_at, row_count, rows)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job, window_start) DO NOTHING`,
-      );
-      const drop = this.db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
-      for (const start of starts) {
-        const { end, parts } = this.loadWindow(job, start);
-        const rows = summarize(parts);
-        const info = insert.run(job, start, end, now, rows.length, encodeRows(rows));
-        drop.run(job, start);
-        if (info.changes === 1) {
-          published.push({ job, start, end, state: 'final', seq: Number(info.lastInsertRowid), rows });
-        }
-      }
+      published = this.finalizeWithin(job, time, summarize, now);
     });
+    return published;
+  }
+
+  /** The body of a finalization; runs inside the caller's write transaction. */
+  private finalizeWithin(job: string, time: number, summarize: Summarizer, now: number): WindowResult[] {
+    const published: WindowResult[] = [];
+    const starts = this.openWindowsEndingBy(job, time);
+    const insert = this.db.prepare(
+      `INSERT INTO results (job, window_start, window_end, finalized_at, row_count, rows)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job, window_start) DO NOTHING`,
+    );
+    const drop = this.db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
+    for (const start of starts) {
+      const { end, parts } = this.loadWindow(job, start);
+      const rows = summarize(parts);
+      const info = insert.run(job, start, end, now, rows.length, encodeRows(rows));
+      drop.run(job, start);
+      if (info.changes === 1) {
+        published.push({ job, start, end, state: 'final', seq: Number(info.lastInsertRowid), rows });
+      }
+    }
     return published;
   }
 
@@ -370,6 +553,7 @@ export class StateStore {
       jobs,
       sources,
       openWindows,
+      workers: this.workers(null),
     };
   }
 
@@ -410,6 +594,18 @@ export class StateStore {
       }
     }
   }
+}
+
+/**
+ * How far windows may be finalized: the smallest watermark among live,
+ * non-idle workers (a worker without one holds everything back). When every
+ * live worker is idle, the furthest of them; with none live, everything.
+ */
+function finalizationLimit(live: ReadonlyArray<{ watermark: number | null; idle: number }>): number {
+  if (live.length === 0) return Number.MAX_SAFE_INTEGER;
+  const active = live.filter((w) => w.idle === 0);
+  const marks = (active.length > 0 ? active : live).map((w) => w.watermark ?? -Infinity);
+  return active.length > 0 ? Math.min(...marks) : Math.max(...marks);
 }
 
 function migrate(db: DB): void {

@@ -14,6 +14,8 @@ const COMMANDER_DEFAULTS: RawStreamOptions = {
   commitInterval: '1s',
   maxLineBytes: String(1024 * 1024),
   job: 'default',
+  dedupeTtl: '1h',
+  workerTimeout: '10s',
 };
 
 function stream(raw: Partial<RawStreamOptions> = {}, files: string[] = [], terminal: Terminal = PIPE) {
@@ -124,6 +126,9 @@ describe('parseStreamOptions', () => {
       latenessMs: 0,
       idleTimeoutMs: null,
       lateOutput: null,
+      dedupe: null,
+      dedupeTtlMs: 3_600_000,
+      workerTimeoutMs: 10_000,
       windowMs: 5_000,
       commitIntervalMs: 1_000,
       maxLineBytes: 1_048_576,
@@ -161,6 +166,9 @@ describe('parseStreamOptions', () => {
         lateness: '2s',
         idleTimeout: '1m',
         lateOutput: 'late.log',
+        dedupe: 'json=id',
+        dedupeTtl: '30m',
+        workerTimeout: '5s',
         window: '1h30m',
         commitInterval: '250ms',
         maxLineBytes: '4096',
@@ -186,6 +194,9 @@ describe('parseStreamOptions', () => {
       latenessMs: 2_000,
       idleTimeoutMs: 60_000,
       lateOutput: 'late.log',
+      dedupe: { kind: 'json', path: ['id'] },
+      dedupeTtlMs: 1_800_000,
+      workerTimeoutMs: 5000,
       windowMs: 5_400_000,
       commitIntervalMs: 250,
       maxLineBytes: 4096,

@@ -113,7 +113,7 @@ describe('schema and migrations', () => {
         name: string;
         strict: number;
       }>;
-      expect(tables.map((t) => t.name)).toEqual(['deltas', 'jobs', 'results', 'sources']);
+      expect(tables.map((t) => t.name)).toEqual(['dedupe', 'deltas', 'jobs', 'results', 'sources', 'workers']);
       for (const t of tables) expect(t.strict, `table ${t.name} is STRICT`).toBe(1);
       const views = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view'").pluck().all();
       expect(views).toEqual(['result_rows']);

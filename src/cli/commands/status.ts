@@ -1,20 +1,33 @@
 import type { Writable } from 'node:stream';
-import { StateStore, type StatusReport } from '../../state/store.js';
+import { StateStore, type Liveness, type StatusReport, type WorkerInfo } from '../../state/store.js';
 import { isoTime } from '../../sinks/time.js';
+import { localLiveness } from './stream.js';
 
-/** Jobs, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
-export function runStatusCommand(db: string, json: boolean, out: Writable): number {
+type Health = 'alive' | 'finished' | 'dead';
+type ReportedWorker = WorkerInfo & { health: Health };
+
+/** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
+export function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): number {
   const store = StateStore.open(db, { mustExist: true });
   try {
-    const report = store.status();
-    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    const raw = store.status();
+    const liveness = localLiveness(workerTimeoutMs);
+    const report = { ...raw, workers: raw.workers.map((w) => ({ ...w, health: health(w, liveness, now) })) };
+    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
     return 0;
   } finally {
     store.close();
   }
 }
 
-function renderStatus(r: StatusReport): string {
+/** A running worker is alive while it heartbeats and (on this host) its process exists. */
+function health(w: WorkerInfo, liveness: Liveness, now: number): Health {
+  if (w.state !== 'running') return w.state;
+  const gone = now - w.heartbeatAt > liveness.timeoutMs || (w.host === liveness.host && !liveness.pidAlive(w.pid));
+  return gone ? 'dead' : 'alive';
+}
+
+function renderStatus(r: StatusReport & { workers: readonly ReportedWorker[] }, now: number): string {
   const lines: string[] = [];
   lines.push(`database   ${r.database}  (${bytes(r.databaseBytes)}, WAL ${bytes(r.walBytes)}, schema v${r.schemaVersion})`);
   lines.push(`published  seq ${r.publishedSeq}`);
@@ -28,6 +41,15 @@ function renderStatus(r: StatusReport): string {
     lines.push(
       `    records ${j.records}  rejected ${j.rejected}  late ${j.late}  duplicates ${j.duplicates}  ` +
         `open windows ${j.openWindows}  finalized windows ${j.finalizedWindows}`,
+    );
+  }
+  lines.push('');
+  lines.push(`workers (${r.workers.length})`);
+  for (const w of r.workers) {
+    const mark = w.watermark === null ? 'none' : isoTime(w.watermark);
+    lines.push(
+      `  ${w.health.padEnd(8)} ${w.job}  pid ${w.pid}@${w.host}  heartbeat ${Math.round((now - w.heartbeatAt) / 1000)}s ago  ` +
+        `watermark ${mark}${w.idle ? '  idle' : ''}  id ${w.id.slice(0, 8)}`,
     );
   }
   lines.push('');

@@ -1,9 +1,10 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { hostname } from 'node:os';
 import type { StreamConfig } from '../../config.js';
 import { RuntimeFailure } from '../../errors.js';
 import { REJECT_REASONS } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
-import { StateStore } from '../../state/store.js';
+import { StateStore, type Liveness } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
@@ -26,6 +27,8 @@ export async function runStreamCommand(
       clock: clockFromEnv(),
       publish: (result) => output.publish(result),
       note,
+      pid: process.pid,
+      liveness: localLiveness(config.workerTimeoutMs),
       ...(lateFile === null ? {} : { late: (line: string) => lateFile.stream.write(`${line}\n`) }),
     });
     const running = job;
@@ -44,6 +47,9 @@ export async function runStreamCommand(
       const summary = await running.run();
       await output.finish();
       if (lateFile !== null) await lateFile.finish();
+      if (summary.duplicates > 0) {
+        note(`skipped ${summary.duplicates} duplicate record${summary.duplicates === 1 ? '' : 's'} (--dedupe)`);
+      }
       if (summary.late > 0) {
         note(
           `${summary.late} late record${summary.late === 1 ? '' : 's'} (their windows were already finalized)` +
@@ -86,6 +92,21 @@ function openLateOutput(path: string): { stream: WriteStream; finish: () => Prom
         else stream.end(report);
       }),
   };
+}
+
+/** Workers on this host are dead once their process is gone; anywhere, once their heartbeat is too old. */
+export function localLiveness(timeoutMs: number): Liveness {
+  return { host: hostname(), timeoutMs, pidAlive };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** STATESYNC_NOW pins the processing-time clock's starting point (for tests and reproducible runs). */
