@@ -15,7 +15,7 @@ export interface DeltaColumns {
 /** One result row: key and reduced value (a bigint only for exact integer sums beyond 2^53). */
 export type ResultRow = readonly [key: string, value: number | bigint];
 
-/** The rows of one window, ordered by value descending, then key ascending. */
+/** The rows of one window, in no particular order (sinks show them ordered). */
 export interface WindowResult {
   readonly job: string;
   readonly start: number;

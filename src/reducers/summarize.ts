@@ -2,11 +2,7 @@ import type { DeltaColumns, ResultRow, Summarizer } from '../model.js';
 import { PartialTable } from './partial-table.js';
 import type { Reducer } from './reducers.js';
 
-/**
- * Merges a window's partials and reduces them to rows ordered by value
- * descending, then key ascending (by UTF-16 code units, so the order never
- * depends on the locale).
- */
+/** Merges a window's partials and reduces them to rows, in no particular order (sinks order them for display). */
 export function summarizerFor(reducer: Reducer): Summarizer {
   return (parts: readonly DeltaColumns[]): ResultRow[] => {
     const merged = new PartialTable(reducer.needsValue, 1024);
@@ -27,13 +23,6 @@ export function summarizerFor(reducer: Reducer): Summarizer {
     for (let slot = 0; slot < merged.size; slot++) {
       rows[slot] = [keys[slot]!, reducer.result(merged.partialAt(slot))];
     }
-    return rows.sort(compareRows);
+    return rows;
   };
-}
-
-export function compareRows(a: ResultRow, b: ResultRow): number {
-  // Relational operators, not !==: a bigint and a number of equal value are equal here.
-  if (a[1] > b[1]) return -1;
-  if (a[1] < b[1]) return 1;
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

@@ -3,6 +3,7 @@ import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import type { WindowResult } from '../model.js';
 import { formatNumber } from './number.js';
+import { orderRows } from './order.js';
 import { isoTime } from './time.js';
 
 export type OutputFormat = 'text' | 'tsv' | 'csv' | 'json' | 'table';
@@ -28,7 +29,8 @@ export class ResultSink {
   }
 
   write(result: WindowResult): void {
-    const rows = this.options.top === null ? result.rows : result.rows.slice(0, this.options.top);
+    const ordered = orderRows(result.rows);
+    const rows = this.options.top === null ? ordered : ordered.slice(0, this.options.top);
     const text = this.render(result, rows);
     if (text.length > 0) this.out.write(text);
   }

@@ -7,11 +7,16 @@ import {
   reducerFor,
   twoSumAdd,
   type PartialAggregate,
+  type Reducer,
   type ReductionName,
   type ResultValue,
 } from '../../src/reducers/reducers.js';
-import { compareRows, summarizerFor } from '../../src/reducers/summarize.js';
+import { summarizerFor } from '../../src/reducers/summarize.js';
+import { compareRows, orderRows } from '../../src/sinks/order.js';
 import { intBelow, seededRandom } from './support/prng.js';
+
+/** The summarizer's rows in display order (the summarizer itself leaves them unordered). */
+const orderedSummary = (reducer: Reducer) => (parts: readonly DeltaColumns[]) => orderRows(summarizerFor(reducer)(parts));
 
 function reduceAll(name: ReductionName, values: readonly number[]): ResultValue {
   const reducer = reducerFor(name);
@@ -232,7 +237,7 @@ function columns(entries: ReadonlyArray<[string, number, number?, number?, numbe
 
 describe('summarizerFor', () => {
   it('merges partials of several commits and orders by value descending, then key ascending', () => {
-    const summarize = summarizerFor(reducerFor('count'));
+    const summarize = orderedSummary(reducerFor('count'));
     const rows = summarize([
       columns([['be', 1], ['to', 2], ['or', 1]], false),
       columns([['be', 1], ['not', 1], ['question', 3]], false),
@@ -248,7 +253,7 @@ describe('summarizerFor', () => {
 
   it('orders ties by UTF-16 code units, not by locale', () => {
     const keys = ['b', 'B', 'a', 'A', 'é', 'e', 'Z', 'z', '10', '9', '_', '漢', '😀', 'ｚ', 'ä'];
-    const rows = summarizerFor(reducerFor('count'))([columns(keys.map((k) => [k, 1] as [string, number]), false)]);
+    const rows = orderedSummary(reducerFor('count'))([columns(keys.map((k) => [k, 1] as [string, number]), false)]);
     const expected = [...keys].sort(); // default sort compares UTF-16 code units
     expect(rows.map(([k]) => k)).toEqual(expected);
     expect(expected.slice(0, 6)).toEqual(['10', '9', 'A', 'B', 'Z', '_']);
@@ -257,7 +262,7 @@ describe('summarizerFor', () => {
   });
 
   it('puts 😀 (a surrogate pair, 0xD83D...) before ｚ (0xFF5A), as code-unit order does', () => {
-    const rows = summarizerFor(reducerFor('count'))([columns([['ｚ', 1], ['😀', 1]], false)]);
+    const rows = orderedSummary(reducerFor('count'))([columns([['ｚ', 1], ['😀', 1]], false)]);
     expect(rows.map(([k]) => k)).toEqual(['😀', 'ｚ']);
   });
 
@@ -269,7 +274,7 @@ describe('summarizerFor', () => {
     ['count', [['a', 10, 30, 1, 20]], [['b', 2, 40, 15, 25]], [['a', 10], ['b', 2]]],
   ] as const)('%s merges partials before reducing', (name, first, second, expected) => {
     const reducer = reducerFor(name);
-    const rows = summarizerFor(reducer)([
+    const rows = orderedSummary(reducer)([
       columns(first as unknown as Array<[string, number, number, number, number]>, reducer.needsValue),
       columns(second as unknown as Array<[string, number, number, number, number]>, reducer.needsValue),
     ]);
@@ -292,12 +297,12 @@ describe('summarizerFor', () => {
       for (const [key, value] of records) byKey.set(key, [...(byKey.get(key) ?? []), value]);
       const expected: ResultRow[] = [...byKey].map(([key, values]) => [key, reduceAll(name, values)] as const);
       expected.sort((a, b) => num(b[1]) - num(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      expect(summarizerFor(reducer)(parts)).toEqual(expected);
+      expect(orderedSummary(reducer)(parts)).toEqual(expected);
     }
   });
 
   it('gives no rows for no partials or empty partials', () => {
-    const summarize = summarizerFor(reducerFor('count'));
+    const summarize = orderedSummary(reducerFor('count'));
     expect(summarize([])).toEqual([]);
     expect(summarize([new PartialTable(false), new PartialTable(false)])).toEqual([]);
   });
@@ -493,7 +498,7 @@ describe('double-double sums: sum, avg and merge stay exact past 2^53', () => {
 
   it('summarizerFor gives exact bigint sums from deltas split over commits, in any order', () => {
     const random = seededRandom(45);
-    const summarize = summarizerFor(reducerFor('sum'));
+    const summarize = orderedSummary(reducerFor('sum'));
     const records = Array.from({ length: 3_000 }, () => [`k${intBelow(random, 5)}`, Math.abs(randomSafeInteger(random))] as const);
     const parts: PartialTable[] = [new PartialTable(true, 2)];
     for (const [key, value] of records) {
@@ -509,7 +514,7 @@ describe('double-double sums: sum, avg and merge stay exact past 2^53', () => {
   });
 
   it('orders bigint sums among number sums by value', () => {
-    const summarize = summarizerFor(reducerFor('sum'));
+    const summarize = orderedSummary(reducerFor('sum'));
     const rows = summarize([
       columns([['small', 1, 5], ['huge', 1, 2 ** 60], ['neg', 1, -(2 ** 60)], ['mid', 1, 2 ** 52]], true),
       columns([['huge', 1, 1], ['neg', 1, -1]], true),
@@ -539,7 +544,7 @@ describe('compareRows with bigint values', () => {
   });
 
   it('the summarizer output does not depend on the order the keys arrived in, even then', () => {
-    const summarize = summarizerFor(reducerFor('sum'));
+    const summarize = orderedSummary(reducerFor('sum'));
     const table = (entries: ReadonlyArray<readonly [string, number]>): PartialTable => {
       const t = new PartialTable(true);
       for (const [key, value] of entries) t.addValue(key, value);

@@ -58,7 +58,8 @@ describe('ResultSink tsv', () => {
     const lines = text.split('\n').slice(0, -1);
     expect(lines).toHaveLength(5);
     for (const line of lines) expect(line.split('\t')).toHaveLength(4);
-    expect(lines.map((l) => l.split('\t')[2])).toEqual(['a\\tb', 'c\\nd', 'e\\\\f', 'g\\rh', '\\\\t']);
+    // The sink orders rows for display; this test is about escaping, so compare the keys as a set.
+    expect(lines.map((l) => l.split('\t')[2]).sort()).toEqual(['a\\tb', 'c\\nd', 'e\\\\f', 'g\\rh', '\\\\t'].sort());
   });
 
   it('leaves other characters as they are, multi-byte included', () => {
@@ -68,12 +69,13 @@ describe('ResultSink tsv', () => {
 
   it('writes values in plain decimal', () => {
     const text = render([windowResult([['big', 1e21], ['tiny', 1e-7], ['half', -0.25], ['avg', 123.5]])], { format: 'tsv' });
-    expect(text.split('\n').slice(0, -1).map((l) => l.split('\t')[3])).toEqual([
-      '1000000000000000000000',
-      '0.0000001',
-      '-0.25',
-      '123.5',
-    ]);
+    // Rows come out in display order (value descending); the point here is the rendering of each value.
+    expect(Object.fromEntries(text.split('\n').slice(0, -1).map((l) => [l.split('\t')[2], l.split('\t')[3]]))).toEqual({
+      big: '1000000000000000000000',
+      tiny: '0.0000001',
+      half: '-0.25',
+      avg: '123.5',
+    });
   });
 
   it('writes nothing for a window without rows', () => {
@@ -138,7 +140,8 @@ describe('ResultSink csv', () => {
     expect(text).toContain(',plain,');
     const rows = parseCsv(text);
     expect(rows[0]).toEqual(['window_start', 'window_end', 'key', 'value']);
-    expect(rows.slice(1).map((r) => r[2])).toEqual(keys);
+    // Equal values are shown in key order; this test is about quoting, so compare the keys as a set.
+    expect(rows.slice(1).map((r) => r[2]).sort()).toEqual([...keys].sort());
     for (const r of rows) expect(r).toHaveLength(4);
   });
 });
@@ -177,7 +180,8 @@ describe('ResultSink json', () => {
     const text = render([windowResult(keys.map((k) => [k, 1] as const))], { format: 'json' });
     const lines = text.split('\n').slice(0, -1);
     expect(lines).toHaveLength(keys.length);
-    expect(lines.map((l) => (JSON.parse(l) as { key: string }).key)).toEqual(keys);
+    // Equal values are shown in key order; this test is about escaping, so compare the keys as a set.
+    expect(lines.map((l) => (JSON.parse(l) as { key: string }).key).sort()).toEqual([...keys].sort());
   });
 
   it('writes big and tiny values as JSON numbers that parse back', () => {
@@ -254,6 +258,60 @@ describe('ResultSink --top and colour', () => {
     expect(render([WORDS], { format, top: 10 })).toBe(render([WORDS], { format, top: null }));
   });
 
+  it('orders rows given in any order by value descending, then key ascending (UTF-16 code units), and applies top N after ordering', () => {
+    // Deliberately scrambled, as the store hands them over; ties include case and non-ASCII keys.
+    const rows: ResultRow[] = [
+      ['c', 1],
+      ['é', 3],
+      ['a', 1],
+      ['d', 5],
+      ['b', 3],
+      ['B', 3],
+      ['e', 2],
+    ];
+    const scrambled = windowResult(rows);
+    const bigints = windowResult(
+      [
+        ['small', 1],
+        ['huge', 2n ** 60n],
+        ['neg', -(2n ** 60n)],
+        ['mid', 2n],
+        ['two', 2],
+      ],
+      { start: T0 + 5_000, end: T0 + 10_000, seq: 2 },
+    );
+    const keysOf = (text: string): string[][] => {
+      const byWindow = new Map<string, string[]>();
+      for (const line of text.split('\n').slice(0, -1)) {
+        const [start, , key] = line.split('\t');
+        byWindow.set(start!, [...(byWindow.get(start!) ?? []), key!]);
+      }
+      return [...byWindow.values()];
+    };
+
+    const all = render([scrambled, bigints], { format: 'tsv' });
+    expect(keysOf(all)).toEqual([
+      ['d', 'B', 'b', 'é', 'e', 'a', 'c'],
+      // A bigint and a number of equal value tie and fall back to key order.
+      ['huge', 'mid', 'two', 'small', 'neg'],
+    ]);
+    expect(all.split('\n')[0]).toBe('2026-11-26T10:00:00.000Z\t2026-11-26T10:00:05.000Z\td\t5');
+
+    // top N is the N highest after ordering, not the first N given.
+    expect(keysOf(render([scrambled, bigints], { format: 'tsv', top: 3 }))).toEqual([
+      ['d', 'B', 'b'],
+      ['huge', 'mid', 'two'],
+    ]);
+    expect(render([scrambled], { format: 'text', top: 2 }).split('\n')).toEqual([
+      '2026-11-26T10:00:00.000Z .. 2026-11-26T10:00:05.000Z',
+      '  5  d',
+      '  3  B',
+      '',
+    ]);
+    // Ordering for display leaves the caller's rows as they were.
+    expect(scrambled.rows).toEqual(rows);
+  });
+
   it.each([...OUTPUT_FORMATS])('%s with color: false writes no ANSI escapes', (format) => {
     const text = render([WORDS, windowResult([['x', 1]], { state: 'open', seq: null })], { format, color: false });
     expect(text).not.toMatch(ANSI);
@@ -280,18 +338,20 @@ describe('ResultSink: exact sums beyond 2^53 (bigint values)', () => {
   ]);
 
   it('writes bigint values as plain integers in tsv and csv', () => {
+    // Display order, value descending: big, avg, neg.
     const tsv = render([HUGE], { format: 'tsv' }).split('\n');
-    expect(tsv[0]!.split('\t')[3]).toBe('9007199254740993');
-    expect(tsv[1]!.split('\t')[3]).toBe('-18446744073709551616');
-    expect(tsv[2]!.split('\t')[3]).toBe('0.000000125');
+    expect(tsv[0]!.split('\t').slice(2)).toEqual(['big', '9007199254740993']);
+    expect(tsv[1]!.split('\t').slice(2)).toEqual(['avg', '0.000000125']);
+    expect(tsv[2]!.split('\t').slice(2)).toEqual(['neg', '-18446744073709551616']);
     const csv = render([HUGE], { format: 'csv' }).split('\n');
     expect(csv[1]).toBe('2026-11-26T10:00:00.000Z,2026-11-26T10:00:05.000Z,big,9007199254740993');
   });
 
   it('writes bigint values as JSON numbers with every digit (not strings, not rounded)', () => {
     const lines = render([HUGE], { format: 'json' }).split('\n').slice(0, -1);
+    // Display order, value descending: big, avg, neg.
     expect(lines[0]).toContain('"key":"big","value":9007199254740993}');
-    expect(lines[1]).toContain('"value":-18446744073709551616}');
+    expect(lines[2]).toContain('"key":"neg","value":-18446744073709551616}');
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
   });
 
