@@ -6,6 +6,13 @@ import type { OutputFormat } from './sinks/sink.js';
 /** One input of a stream command, in the order given. */
 export type InputSpec = { readonly kind: 'stdin' } | { readonly kind: 'file'; readonly path: string };
 
+/** A network input: --listen [HOST:]PORT or --connect HOST:PORT. */
+export interface NetworkSpec {
+  readonly kind: 'listen' | 'connect';
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface OutputConfig {
   readonly format: OutputFormat;
   readonly top: number | null;
@@ -18,7 +25,12 @@ export interface OutputConfig {
 /** Everything a stream command (count, sum, ...) needs, parsed and validated once by the CLI. */
 export interface StreamConfig {
   readonly reduction: ReductionName;
+  /** Files and stdin, read one after the other; empty when only network inputs are given. */
   readonly inputs: readonly InputSpec[];
+  readonly network: readonly NetworkSpec[];
+  /** Keep reading files as they grow, across rotation and truncation (tail -F). */
+  readonly follow: boolean;
+  readonly maxConnections: number;
   readonly key: KeySpec;
   /** null: fields are separated by runs of whitespace. */
   readonly delimiter: string | null;

@@ -11,7 +11,8 @@ import { reducerFor } from './reducers/reducers.js';
 import { summarizerFor } from './reducers/summarize.js';
 import { WordCountTable } from './reducers/word-count-table.js';
 import { openFileSource } from './sources/file.js';
-import type { Source } from './sources/source.js';
+import type { Connection, NetworkSource, NetworkStats, Source } from './sources/source.js';
+import { connectSource, listenSource } from './sources/tcp.js';
 import { stdinSource } from './sources/stdin.js';
 import type { JobDefinition, Liveness, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/store.js';
 import { formatDuration } from './windows/duration.js';
@@ -64,6 +65,8 @@ const TICK_MS = 50;
 
 interface SourceEntry {
   kind: string;
+  identity: string | null;
+  network: NetworkStats | null;
   fromOffset: number;
   toOffset: number;
   lines: number;
@@ -122,7 +125,9 @@ export class StreamJob {
   private readonly rejected = new Map<RejectReason, number>();
   private lastCommit: number;
   private stopReason: StopReason | null = null;
-  private activeSource: Source | null = null;
+  /** Everything that must stop reading when the run is asked to stop. */
+  private readonly active = new Set<{ stop(): void }>();
+  private wakeOnStop: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failure: unknown = null;
   private readonly tally: WordTally = { words: 0, lines: 0 };
@@ -154,23 +159,41 @@ export class StreamJob {
   stop(reason: StopReason): void {
     if (this.stopReason !== null) return;
     this.stopReason = reason;
-    this.activeSource?.stop();
+    for (const source of this.active) source.stop();
+    this.wakeOnStop?.();
   }
 
   async run(): Promise<RunSummary> {
     const { store, clock } = this.deps;
     store.ensureJob(this.config.job, jobDefinition(this.config), clock.now());
     const sources = await this.openSources();
+    const network = this.config.network.map((n) =>
+      n.kind === 'listen' ? listenSource(n, this.config.maxConnections) : connectSource(n, this.deps.note),
+    );
+    // Bind first: a port in use is a usage error before anything is read.
+    for (const n of network) {
+      this.active.add(n);
+      await n.start();
+    }
     if (this.eventTime) this.restoreWatermark(sources);
     this.register();
     // Windows left open by earlier runs may already be due.
     this.fireDueWindows();
     this.timer = setInterval(() => this.onTick(), TICK_MS);
     try {
+      const readers = network.map((n) => this.consumeNetwork(n));
       for (const source of sources) {
         if (this.stopReason !== null) break;
         await this.consume(source);
       }
+      // Network inputs never end by themselves: run until SIGINT/SIGTERM (or a failure).
+      if (network.length > 0 && this.stopReason === null && this.failure === null) {
+        await new Promise<void>((resolve) => {
+          this.wakeOnStop = resolve;
+        });
+      }
+      for (const n of network) n.stop();
+      await Promise.all(readers);
       if (this.failure !== null) throw this.failure;
       this.commit();
       // End of input (or a clean stop): this worker holds nothing open any more. What no
@@ -196,7 +219,9 @@ export class StreamJob {
     for (const input of inputs) {
       const override =
         source === null ? null : inputs.length > 1 ? `${source}:${input.kind === 'file' ? input.path : '-'}` : source;
-      sources.push(input.kind === 'file' ? await openFileSource(input.path, override) : stdinSource(override, runId));
+      sources.push(
+        input.kind === 'file' ? await openFileSource(input.path, override, this.config.follow) : stdinSource(override, runId),
+      );
     }
     return sources;
   }
@@ -261,23 +286,43 @@ export class StreamJob {
         this.deps.note(`${source.label}: resuming after ${dbOffset} bytes already committed`);
       }
     }
+    if (source.resumable && committed?.identity != null && source.identity !== null && committed.identity !== source.identity) {
+      // A followed path whose file was replaced since the offset was committed.
+      if (dbOffset > 0) this.deps.note(`${source.label} was replaced since the last run; reading the new file from its start`);
+      readFrom = 0;
+    } else if (source.resumable && dbOffset > 0 && source.size === null && source.kind === 'file') {
+      this.deps.note(`${source.label}: resuming after ${dbOffset} bytes already committed`);
+    }
     const entry: SourceEntry = {
       kind: source.kind,
+      identity: source.identity,
+      network: null,
       fromOffset: dbOffset,
       toOffset: readFrom,
       lines: 0,
       maxEventTime: committed?.maxEventTime ?? null,
     };
     this.progress.set(source.id, entry);
-    this.entry = entry;
-    const framer = new LineFramer(
-      { lines: (buf, start, end) => this.onLines(buf, start, end), reject: (reason) => this.onReject(reason) },
-      this.config.maxLineBytes,
-      readFrom,
-    );
-    this.activeSource = source;
+    const newFramer = (offset: number) =>
+      new LineFramer(
+        { lines: (buf, start, end) => this.onLines(entry, buf, start, end), reject: (reason) => this.onReject(reason) },
+        this.config.maxLineBytes,
+        offset,
+      );
+    let framer = newFramer(readFrom);
+    const onRestart = (identity: string) => {
+      // Rotated or truncated (--follow): finish the old content, commit it, start the new file at 0.
+      framer.end();
+      entry.toOffset = framer.offset;
+      this.commit();
+      this.deps.note(`${source.label} was rotated or truncated; reading it again from its start`);
+      entry.identity = identity;
+      entry.toOffset = 0;
+      framer = newFramer(0);
+    };
+    this.active.add(source);
     try {
-      for await (const chunk of source.read(readFrom)) {
+      for await (const chunk of source.read(readFrom, onRestart)) {
         framer.push(chunk);
         entry.toOffset = framer.offset;
         if (this.failure !== null || this.stopReason !== null) break;
@@ -290,9 +335,49 @@ export class StreamJob {
         entry.toOffset = framer.offset;
       }
     } finally {
-      this.activeSource = null;
-      this.entry = null;
+      this.active.delete(source);
       source.stop();
+    }
+  }
+
+  /** Reads every connection of a network source concurrently, each framed into lines on its own. */
+  private async consumeNetwork(source: NetworkSource): Promise<void> {
+    const committed = this.deps.store.sourceOffset(this.config.job, source.id);
+    // Not replayable: the offset only counts bytes received, across runs.
+    const entry: SourceEntry = {
+      kind: source.kind,
+      identity: null,
+      network: source.stats,
+      fromOffset: committed?.offset ?? 0,
+      toOffset: committed?.offset ?? 0,
+      lines: 0,
+      maxEventTime: committed?.maxEventTime ?? null,
+    };
+    this.progress.set(source.id, entry);
+    const open: Promise<void>[] = [];
+    for await (const connection of source.connections()) {
+      open.push(this.consumeConnection(connection, entry));
+    }
+    await Promise.all(open);
+  }
+
+  private async consumeConnection(connection: Connection, entry: SourceEntry): Promise<void> {
+    const framer = new LineFramer(
+      { lines: (buf, start, end) => this.onLines(entry, buf, start, end), reject: (reason) => this.onReject(reason) },
+      this.config.maxLineBytes,
+    );
+    try {
+      for await (const chunk of connection.chunks) {
+        framer.push(chunk);
+        entry.toOffset += chunk.length;
+        if (this.failure !== null) return;
+        this.afterChunk();
+      }
+      // A clean close ends the last line even without a newline; a reset drops it.
+      if (connection.closedCleanly()) framer.end();
+    } catch (err) {
+      this.failure ??= err;
+      this.stop('SIGTERM');
     }
   }
 
@@ -302,8 +387,7 @@ export class StreamJob {
     if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
   }
 
-  private onLines(buf: Buffer, start: number, end: number): void {
-    const entry = this.entry!;
+  private onLines(entry: SourceEntry, buf: Buffer, start: number, end: number): void {
     const tally = this.tally;
     if (!this.eventTime) this.useProcessingWindow(this.deps.clock.now());
     if (this.byteWords) {
@@ -445,7 +529,8 @@ export class StreamJob {
     } catch (err) {
       // Surface timer failures through the read loop, which owns error handling.
       this.failure = err;
-      this.activeSource?.stop();
+      for (const source of this.active) source.stop();
+      this.wakeOnStop?.();
     }
   }
 
@@ -499,7 +584,7 @@ export class StreamJob {
     this.lastCommit = now;
     const sources: SourceProgress[] = [];
     for (const [id, p] of this.progress) {
-      if (p.toOffset !== p.fromOffset || p.lines > 0) {
+      if (p.toOffset !== p.fromOffset || p.lines > 0 || p.network !== null) {
         sources.push({
           source: id,
           kind: p.kind,
@@ -507,6 +592,9 @@ export class StreamJob {
           toOffset: p.toOffset,
           lines: p.lines,
           maxEventTime: p.maxEventTime,
+          identity: p.identity,
+          clients: p.network?.clients ?? 0,
+          refused: p.network?.refused ?? 0,
         });
       }
     }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { InputSpec, OutputConfig, StreamConfig } from '../config.js';
+import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../config.js';
+import { parseEndpoint } from '../sources/tcp.js';
 import { UsageError } from '../errors.js';
 import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
 import { TIME_FORMATS, type TimeFormat } from '../records/time.js';
@@ -20,6 +21,10 @@ export interface RawStreamOptions {
   lateOutput?: string;
   dedupe?: string;
   dedupeTtl: string;
+  listen?: string;
+  connect?: string;
+  follow?: boolean;
+  maxConnections: string;
   workerTimeout: string;
   window: string;
   commitInterval: string;
@@ -52,7 +57,14 @@ export function parseStreamOptions(
   raw: RawStreamOptions,
   terminal: Terminal,
 ): StreamConfig {
-  const inputs: InputSpec[] = files.length === 0 ? [{ kind: 'stdin' }] : files.map(toInput);
+  const network: NetworkSpec[] = [];
+  if (raw.listen !== undefined) network.push({ kind: 'listen', ...parseEndpoint(raw.listen, '--listen', '127.0.0.1') });
+  if (raw.connect !== undefined) network.push({ kind: 'connect', ...parseEndpoint(raw.connect, '--connect', null) });
+  // Stdin is the default input only when nothing else is given; name it '-' to add it to network inputs.
+  const inputs: InputSpec[] = files.length === 0 && network.length === 0 ? [{ kind: 'stdin' }] : files.map(toInput);
+  if (raw.follow === true && !inputs.some((i) => i.kind === 'file')) {
+    throw new UsageError('--follow needs at least one FILE to follow');
+  }
   if (inputs.filter((i) => i.kind === 'stdin').length > 1) {
     throw new UsageError('stdin (-) can be given only once');
   }
@@ -96,6 +108,9 @@ export function parseStreamOptions(
   return Object.freeze({
     reduction,
     inputs: Object.freeze(inputs),
+    network: Object.freeze(network.map((n) => Object.freeze(n))),
+    follow: raw.follow === true,
+    maxConnections: parsePositiveInt(raw.maxConnections, '--max-connections'),
     key,
     delimiter: raw.delimiter ?? null,
     ignoreCase: raw.ignoreCase === true,

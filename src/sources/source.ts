@@ -9,8 +9,40 @@ export interface Source {
   readonly resumable: boolean;
   /** Total bytes when known up front (regular files). */
   readonly size: number | null;
-  /** Chunks from `offset` on; ends at end of input or after `stop()`. */
-  read(offset: number): AsyncIterable<Buffer>;
+  /** What the bytes belong to (a file's device:inode); a different one means a different stream. */
+  readonly identity: string | null;
+  /**
+   * Chunks from `offset` on; ends at end of input or after `stop()`. A
+   * followed file that is rotated or truncated calls `onRestart` with the new
+   * identity before yielding the new file's bytes from offset 0.
+   */
+  read(offset: number, onRestart?: (identity: string) => void): AsyncIterable<Buffer>;
   /** Ends reading promptly, even while waiting for input. */
+  stop(): void;
+}
+
+/** One connection of a network source: its bytes, and whether it ended cleanly or was reset. */
+export interface Connection {
+  readonly chunks: AsyncIterable<Buffer>;
+  /** Set once `chunks` is done: true for a clean close (a final unterminated line counts). */
+  readonly closedCleanly: () => boolean;
+}
+
+/** Live counters of a network source, for status. */
+export interface NetworkStats {
+  clients: number;
+  refused: number;
+}
+
+/** A network input: any number of connections over time, each framed on its own. Never replayable. */
+export interface NetworkSource {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: 'tcp-listen' | 'tcp-connect';
+  readonly stats: NetworkStats;
+  /** Binds or starts connecting; fails (UsageError) when the address cannot be used. */
+  start(): Promise<void>;
+  /** Connections as they arrive; ends after `stop()`. */
+  connections(): AsyncIterable<Connection>;
   stop(): void;
 }

@@ -28,6 +28,7 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     kind: 'stdin',
     resumable: sourceOverride !== null,
     size: null,
+    identity: null,
     stop() {
       stopped = true;
       wake?.();

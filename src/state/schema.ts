@@ -22,6 +22,9 @@ export const MIGRATIONS: readonly string[] = [
     offset      INTEGER NOT NULL,         -- bytes consumed up to the end of the last whole line
     lines       INTEGER NOT NULL,
     max_event_time INTEGER,               -- newest event time read up to offset (event-time jobs)
+    identity    TEXT,                     -- a file's device:inode when the offset was committed
+    clients     INTEGER NOT NULL DEFAULT 0, -- network sources: connected clients at the last commit
+    refused     INTEGER NOT NULL DEFAULT 0, -- network sources: connections refused (over --max-connections)
     updated_at  INTEGER NOT NULL,
     PRIMARY KEY (job, source)
   ) STRICT, WITHOUT ROWID;

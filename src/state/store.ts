@@ -17,6 +17,11 @@ export interface SourceProgress {
   readonly lines: number;
   /** Newest event time among the records up to toOffset; null in processing time. */
   readonly maxEventTime: number | null;
+  /** The file's device:inode, so a rerun can tell a replaced file. */
+  readonly identity?: string | null;
+  /** Network sources: clients connected now, and connections refused so far. */
+  readonly clients?: number;
+  readonly refused?: number;
 }
 
 export interface WindowDelta {
@@ -105,6 +110,8 @@ export interface StatusReport {
     offset: number;
     lines: number;
     maxEventTime: number | null;
+    clients: number;
+    refused: number;
     updatedAt: number;
   }>;
   readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
@@ -201,10 +208,12 @@ export class StateStore {
   sourceOffset(
     job: string,
     source: string,
-  ): { offset: number; lines: number; maxEventTime: number | null } | undefined {
+  ): { offset: number; lines: number; maxEventTime: number | null; identity: string | null } | undefined {
     return this.db
-      .prepare('SELECT offset, lines, max_event_time AS maxEventTime FROM sources WHERE job = ? AND source = ?')
-      .get(job, source) as { offset: number; lines: number; maxEventTime: number | null } | undefined;
+      .prepare(
+        'SELECT offset, lines, max_event_time AS maxEventTime, identity FROM sources WHERE job = ? AND source = ?',
+      )
+      .get(job, source) as { offset: number; lines: number; maxEventTime: number | null; identity: string | null } | undefined;
   }
 
   /** Starts of finalized windows of the job that end after `time`. */
@@ -278,12 +287,25 @@ export class StateStore {
         );
       }
       const upsertSource = this.db.prepare(
-        `INSERT INTO sources (job, source, kind, offset, lines, max_event_time, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO sources (job, source, kind, offset, lines, max_event_time, identity, clients, refused, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (job, source) DO UPDATE SET offset = excluded.offset, lines = sources.lines + excluded.lines,
-           max_event_time = excluded.max_event_time, updated_at = excluded.updated_at`,
+           max_event_time = excluded.max_event_time, identity = excluded.identity, clients = excluded.clients,
+           refused = excluded.refused, updated_at = excluded.updated_at`,
       );
       for (const s of batch.sources) {
-        upsertSource.run(batch.job, s.source, s.kind, s.toOffset, s.lines, s.maxEventTime, batch.now);
+        upsertSource.run(
+          batch.job,
+          s.source,
+          s.kind,
+          s.toOffset,
+          s.lines,
+          s.maxEventTime,
+          s.identity ?? null,
+          s.clients ?? 0,
+          s.refused ?? 0,
+          batch.now,
+        );
       }
       if (records !== 0 || batch.rejected !== 0 || batch.late !== 0 || duplicates !== 0) {
         this.db
@@ -518,7 +540,9 @@ export class StateStore {
     }));
     const sources = (
       this.db
-        .prepare('SELECT job, source, kind, offset, lines, max_event_time, updated_at FROM sources ORDER BY job, source')
+        .prepare(
+          'SELECT job, source, kind, offset, lines, max_event_time, clients, refused, updated_at FROM sources ORDER BY job, source',
+        )
         .all() as Array<{
         job: string;
         source: string;
@@ -526,6 +550,8 @@ export class StateStore {
         offset: number;
         lines: number;
         max_event_time: number | null;
+        clients: number;
+        refused: number;
         updated_at: number;
       }>
     ).map((s) => ({
@@ -535,6 +561,8 @@ export class StateStore {
       offset: s.offset,
       lines: s.lines,
       maxEventTime: s.max_event_time,
+      clients: s.clients,
+      refused: s.refused,
       updatedAt: s.updated_at,
     }));
     const openWindows = this.db

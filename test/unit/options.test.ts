@@ -16,6 +16,7 @@ const COMMANDER_DEFAULTS: RawStreamOptions = {
   job: 'default',
   dedupeTtl: '1h',
   workerTimeout: '10s',
+  maxConnections: '256',
 };
 
 function stream(raw: Partial<RawStreamOptions> = {}, files: string[] = [], terminal: Terminal = PIPE) {
@@ -129,6 +130,9 @@ describe('parseStreamOptions', () => {
       dedupe: null,
       dedupeTtlMs: 3_600_000,
       workerTimeoutMs: 10_000,
+      network: [],
+      follow: false,
+      maxConnections: 256,
       windowMs: 5_000,
       commitIntervalMs: 1_000,
       maxLineBytes: 1_048_576,
@@ -169,6 +173,7 @@ describe('parseStreamOptions', () => {
         dedupe: 'json=id',
         dedupeTtl: '30m',
         workerTimeout: '5s',
+        maxConnections: '10',
         window: '1h30m',
         commitInterval: '250ms',
         maxLineBytes: '4096',
@@ -197,6 +202,9 @@ describe('parseStreamOptions', () => {
       dedupe: { kind: 'json', path: ['id'] },
       dedupeTtlMs: 1_800_000,
       workerTimeoutMs: 5000,
+      network: [],
+      follow: false,
+      maxConnections: 10,
       windowMs: 5_400_000,
       commitIntervalMs: 250,
       maxLineBytes: 4096,

@@ -56,8 +56,10 @@ function renderStatus(r: StatusReport & { workers: readonly ReportedWorker[] }, 
   lines.push(`sources (${r.sources.length})`);
   for (const s of r.sources) {
     const eventTime = s.maxEventTime === null ? '' : `  newest event ${isoTime(s.maxEventTime)}`;
+    const network = s.kind.startsWith('tcp') ? `  clients ${s.clients}  refused ${s.refused}` : '';
     lines.push(
-      `  ${s.job}  ${s.source}  [${s.kind}]  offset ${s.offset}  lines ${s.lines}${eventTime}  updated ${isoTime(s.updatedAt)}`,
+      `  ${s.job}  ${s.source}  [${s.kind}]  ${s.kind.startsWith('tcp') ? 'bytes' : 'offset'} ${s.offset}  lines ${s.lines}` +
+        `${network}${eventTime}  updated ${isoTime(s.updatedAt)}`,
     );
   }
   lines.push('');
