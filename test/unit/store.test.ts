@@ -153,7 +153,7 @@ describe('schema and migrations', () => {
     expect(second.status().schemaVersion).toBe(MIGRATIONS.length);
     expect(second.jobDefinition(JOB)).toEqual(DEFINITION);
     expect(second.readOpen(JOB, summarizeAny).map((w) => w.rows)).toEqual([[['a', 2]]]);
-    expect(second.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 10, lines: 1, maxEventTime: null });
+    expect(second.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 10, lines: 1, maxEventTime: null, identity: null });
     second.close();
     const db = new Database(path, { readonly: true });
     try {
@@ -291,8 +291,8 @@ describe('commit and finalizeUpTo', () => {
     const store = seeded();
     store.commit(batch([[W0, { a: 3 }]], [source(0, 100, 10)], { rejected: 2, late: 0 }));
     store.commit(batch([[W0, { a: 1 }]], [source(100, 250, 15), source(0, 7, 1, 'stdin')], { rejected: 1, late: 4 }));
-    expect(store.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 250, lines: 25, maxEventTime: null });
-    expect(store.sourceOffset(JOB, 'stdin')).toEqual({ offset: 7, lines: 1, maxEventTime: null });
+    expect(store.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 250, lines: 25, maxEventTime: null, identity: null });
+    expect(store.sourceOffset(JOB, 'stdin')).toEqual({ offset: 7, lines: 1, maxEventTime: null, identity: null });
     expect(store.sourceOffset(JOB, 'unknown')).toBeUndefined();
     const job = store.status().jobs[0]!;
     expect(job).toMatchObject({ job: JOB, records: 4, rejected: 3, late: 4, duplicates: 0, openWindows: 1, finalizedWindows: 0 });
@@ -323,7 +323,7 @@ describe('commit and finalizeUpTo', () => {
       store.commit(batch([[W0, { a: 1 }], [W1, { z: 1 }]], [source(10, 20, 1, 'one'), source(0, 20, 2, 'two')])),
     ).toThrow(StaleBatchError);
     expect(snapshot(store)).toEqual(before);
-    expect(store.sourceOffset(JOB, 'one')).toEqual({ offset: 10, lines: 1, maxEventTime: null });
+    expect(store.sourceOffset(JOB, 'one')).toEqual({ offset: 10, lines: 1, maxEventTime: null, identity: null });
   });
 
   it('a commit into an already finalized window reports it as late and leaves the published rows alone', () => {
@@ -335,7 +335,7 @@ describe('commit and finalizeUpTo', () => {
     const outcome = store.commit(batch([[W0, { a: 5, b: 1 }], [W1, { c: 1 }]], [source(10, 30, 2)], { records: 7 }));
     expect(outcome.lateRecords).toBe(6);
     // The offsets still advance: the late records were handled (counted as late), not lost.
-    expect(store.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 30, lines: 3, maxEventTime: null });
+    expect(store.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 30, lines: 3, maxEventTime: null, identity: null });
     expect(store.readOpen(JOB, summarizeAny).map((w) => w.start)).toEqual([W1]);
     expect(store.finalizeUpTo(JOB, W1, summarize, W1 + 100)).toEqual([]);
     expect(store.readFinal(JOB)).toEqual(published);
@@ -390,7 +390,7 @@ describe('status', () => {
       { job: JOB, definition: DEFINITION, records: 5, rejected: 1, late: 0, duplicates: 0, openWindows: 2, finalizedWindows: 1 },
     ]);
     expect(status.sources).toEqual([
-      { job: JOB, source: 'file:/data/in.log', kind: 'file', offset: 45, lines: 5, maxEventTime: null, updatedAt: W1 + 300 },
+      { job: JOB, source: 'file:/data/in.log', kind: 'file', offset: 45, lines: 5, maxEventTime: null, clients: 0, refused: 0, updatedAt: W1 + 300 },
     ]);
     expect(status.openWindows).toEqual([
       { job: JOB, start: W1, end: W2, commits: 1, keyRows: 1 },
@@ -488,9 +488,9 @@ describe('event-time progress of sources', () => {
     const store = openStore(null);
     store.ensureJob(JOB, DEFINITION, W0);
     store.commit(batch([[W0, { a: 1 }]], [source(0, 10, 1, 'in', W0 + 1_500)]));
-    expect(store.sourceOffset(JOB, 'in')).toEqual({ offset: 10, lines: 1, maxEventTime: W0 + 1_500 });
+    expect(store.sourceOffset(JOB, 'in')).toEqual({ offset: 10, lines: 1, maxEventTime: W0 + 1_500, identity: null });
     store.commit(batch([[W1, { a: 1 }]], [source(10, 20, 1, 'in', W1 + 200)]));
-    expect(store.sourceOffset(JOB, 'in')).toEqual({ offset: 20, lines: 2, maxEventTime: W1 + 200 });
+    expect(store.sourceOffset(JOB, 'in')).toEqual({ offset: 20, lines: 2, maxEventTime: W1 + 200, identity: null });
     store.commit(batch([], [source(0, 5, 1, 'other', null)]));
     expect(store.status().sources.map((s) => [s.source, s.offset, s.maxEventTime])).toEqual([
       ['in', 20, W1 + 200],
@@ -504,7 +504,7 @@ describe('event-time progress of sources', () => {
     first.ensureJob(JOB, DEFINITION, W0);
     first.commit(batch([[W0, { a: 1 }]], [source(0, 10, 1, 'in', W0 + 42)]));
     first.close();
-    expect(openStore(path).sourceOffset(JOB, 'in')).toEqual({ offset: 10, lines: 1, maxEventTime: W0 + 42 });
+    expect(openStore(path).sourceOffset(JOB, 'in')).toEqual({ offset: 10, lines: 1, maxEventTime: W0 + 42, identity: null });
   });
 });
 
