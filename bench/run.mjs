@@ -149,21 +149,25 @@ const CASES = [
     command: (ctx) => ({ argv: ['wc', '-w', ctx.file] }),
   },
 
+  {
+    // Issue 4's scaling case: two workers on one database, half the corpus (by lines) each,
+    // started together; time until both exit, RSS summed. Compare with statesync-durable.
+    id: 'statesync-2proc',
+    label: 'two statesync workers, one --db, half the corpus each',
+    requires: [],
+    run: async (ctx) => {
+      const [first, second] = await halves(ctx);
+      const db = join(ctx.tmpDir, `2proc-${ctx.corpus.id}-${ctx.runIndex}.db`);
+      const argv = (file) => [ctx.node, ctx.statesync, 'count', file, '--db', db, '--window', '1h', '--quiet'];
+      try {
+        return await ctx.measureConcurrently([argv(first), argv(second)]);
+      } finally {
+        await removeDb(db);
+      }
+    },
+  },
+
   // --- Planned cases (not implemented yet) ---------------------------------------
-  //
-  // Two statesync workers on one database, each counting half of the corpus.
-  // Split the corpus once per corpus (e.g. first/second half of the lines, written to
-  // ctx.tmpDir, outside the timed region), then start both processes at the same time
-  // and time until both exit; peak RSS is the sum of both peaks (they run concurrently).
-  // Verify afterwards with `statesync query --db` that the merged distinct-key count
-  // equals mawk's.
-  //
-  // {
-  //   id: 'statesync-2proc-shared-db',
-  //   label: 'two statesync workers, one --db, half the corpus each',
-  //   requires: [],
-  //   run: async (ctx) => { /* ctx.measureConcurrently([argvA, argvB]) */ },
-  // },
   //
   // Snapshot export and restore at ~1M keys: populate a db from the 1m corpus (untimed
   // setup), then time `statesync snapshot export --db DB -o FILE` and
@@ -319,6 +323,22 @@ async function measure(argv, { env, timeoutS = TIMEOUT_S, stdout = 'capture', tm
   else if (exitCode !== 0) error = `exit code ${exitCode}`;
   if (error && err.trim()) error += `: ${err.trim().split('\n').slice(-3).join(' | ')}`;
   return { seconds, peakRssKB, stdout: out, stderr: err, error, consumed };
+}
+
+/** The corpus split in two by lines, written once per corpus outside any timed region. */
+const halvesCache = new Map();
+async function halves(ctx) {
+  if (!halvesCache.has(ctx.corpus.id)) {
+    const text = await readFile(ctx.file);
+    let middle = text.indexOf(10, Math.floor(text.length / 2)) + 1;
+    if (middle <= 0) middle = text.length;
+    const a = join(ctx.tmpDir, `half-a-${ctx.corpus.id}.txt`);
+    const b = join(ctx.tmpDir, `half-b-${ctx.corpus.id}.txt`);
+    await writeFile(a, text.subarray(0, middle));
+    await writeFile(b, text.subarray(middle));
+    halvesCache.set(ctx.corpus.id, [a, b]);
+  }
+  return halvesCache.get(ctx.corpus.id);
 }
 
 /** Runs several argvs at the same time; wall time until all exit, RSS summed. For future cases. */
@@ -609,7 +629,16 @@ async function main() {
       (v.errors.length ? `; errors: ${v.errors.join('; ')}` : ''),
   );
 
-  console.log([...header, '', table, '', ...verifyLines, ...notes.map((n) => `note: ${n}`)].join('\n'));
+  // Two workers' throughput against one durable worker on the same corpus (issue 4 target: >= 1.6).
+  const scaling = [...new Set(results.map((x) => x.corpus))].flatMap((corpus) => {
+    const one = results.find((x) => x.corpus === corpus && x.case === 'statesync-durable');
+    const two = results.find((x) => x.corpus === corpus && x.case === 'statesync-2proc');
+    return one?.medianSeconds && two?.medianSeconds
+      ? [`two workers vs one on ${corpus}: ${fmt(one.medianSeconds / two.medianSeconds, 2)}x the throughput`]
+      : [];
+  });
+
+  console.log([...header, '', table, '', ...scaling, ...verifyLines, ...notes.map((n) => `note: ${n}`)].join('\n'));
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const outFile = join(RESULTS_DIR, `${facts.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`);

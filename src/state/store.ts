@@ -150,6 +150,9 @@ export class StateStore {
       // WAL + NORMAL: a committed transaction survives a process crash; only power loss can drop the last ones.
       db.pragma('synchronous = NORMAL');
       db.pragma('cache_size = -32000');
+      // SQLite checkpoints the WAL after commits (every 1000 pages); this also shrinks the
+      // file back after a burst, so continuous writers keep it bounded.
+      db.pragma('journal_size_limit = 67108864');
       migrate(db);
     } catch (err) {
       db.close();
@@ -637,18 +640,26 @@ function finalizationLimit(live: ReadonlyArray<{ watermark: number | null; idle:
 }
 
 function migrate(db: DB): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version > SCHEMA_VERSION) {
-    throw new UsageError(
-      `the database was written by a newer statesync (schema ${version}, this one knows ${SCHEMA_VERSION}); upgrade statesync`,
-    );
-  }
-  for (let v = version; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const refuseNewer = (v: number) => {
+    if (v > SCHEMA_VERSION) {
+      throw new UsageError(
+        `the database was written by a newer statesync (schema ${v}, this one knows ${SCHEMA_VERSION}); upgrade statesync`,
+      );
+    }
+  };
+  refuseNewer(version());
+  if (version() === SCHEMA_VERSION) return;
+  // Several processes may open a fresh database at once: the version is read
+  // again under the write lock, so exactly one of them applies each step.
+  db.transaction(() => {
+    const current = version();
+    refuseNewer(current);
+    for (let v = current; v < SCHEMA_VERSION; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+    }
+  }).immediate();
 }
 
 /** JSON [[key, value], ...]; a bigint value is stored as a decimal string so no precision is lost. */

@@ -286,3 +286,132 @@ export async function waitUntilRead(child: ChildProcessWithoutNullStreams, basel
   // The chunk is handled synchronously right after read(2) returns; leave it a moment anyway.
   await sleep(50);
 }
+
+// ---------------------------------------------------------------------------
+// Cooperating workers on one database (workers*.test.ts)
+// ---------------------------------------------------------------------------
+
+/** A worker row as `status --format json` reports it. */
+export interface WorkerStatusJson {
+  readonly id: string;
+  readonly job: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: number;
+  readonly heartbeatAt: number;
+  readonly state: 'running' | 'finished' | 'dead';
+  readonly watermark: number | null;
+  readonly idle: boolean;
+  readonly health: 'alive' | 'finished' | 'dead';
+}
+
+/** `status --format json` with the cooperation fields (workers, duplicates, published sequence). */
+export interface ClusterStatusJson {
+  readonly publishedSeq: number;
+  readonly jobs: ReadonlyArray<StatusJson['jobs'][number] & { readonly duplicates: number }>;
+  readonly sources: StatusJson['sources'];
+  readonly openWindows: ReadonlyArray<{ readonly job: string; readonly start: number; readonly end: number }>;
+  readonly workers: readonly WorkerStatusJson[];
+}
+
+export async function clusterStatus(db: string, workerTimeout?: string): Promise<ClusterStatusJson> {
+  const args = ['status', '--db', db, '--format', 'json'];
+  if (workerTimeout !== undefined) args.push('--worker-timeout', workerTimeout);
+  const { stdout } = await runCliOk(args);
+  return JSON.parse(stdout) as ClusterStatusJson;
+}
+
+/** `watch --db DB --format json` (no --follow) parsed; `extra` adds --job, --from etc. */
+export async function watchRows(db: string, extra: readonly string[] = []): Promise<JsonRow[]> {
+  const { stdout } = await runCliOk(['watch', '--db', db, '--format', 'json', ...extra]);
+  return parseJsonLines(stdout);
+}
+
+/** One row of the publication log, read straight from the `results` table. */
+export interface PublishedWindow {
+  readonly seq: number;
+  readonly job: string;
+  readonly window_start: number;
+  readonly window_end: number;
+  readonly finalized_at: number;
+  readonly row_count: number;
+  readonly rows: string;
+}
+
+/** The whole publication log in seq order (read-only connection; retried while the database is busy). */
+export async function publishedWindows(db: string): Promise<PublishedWindow[]> {
+  return waitFor('the results table', () =>
+    peekDb(db, (d) => d.prepare('SELECT * FROM results ORDER BY seq').all() as PublishedWindow[]),
+  );
+}
+
+/** `PRAGMA integrity_check` on a read-only connection. */
+export function integrityCheck(db: string): unknown {
+  const check = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    return check.pragma('integrity_check', { simple: true });
+  } finally {
+    check.close();
+  }
+}
+
+/** Keys of (job, window_start, key) that occur more than once among the rows. */
+export function duplicatedWindowKeys(rows: readonly JsonRow[]): string[] {
+  const seen = new Set<string>();
+  const twice: string[] = [];
+  for (const row of rows) {
+    const id = `${row.job}|${row.window_start}|${row.key}`;
+    if (seen.has(id)) twice.push(id);
+    seen.add(id);
+  }
+  return twice;
+}
+
+/**
+ * Writes `data` to a child's stdin `chunkBytes` at a time, one chunk every
+ * `everyMs`, cutting anywhere (mid-line, mid-word, mid-character); resolves
+ * once the last chunk is handed over (stdin is left open unless `end`).
+ */
+export async function feedPaced(
+  child: ChildProcessWithoutNullStreams,
+  data: Buffer,
+  options: { readonly chunkBytes: number; readonly everyMs: number; readonly end?: boolean },
+): Promise<void> {
+  for (let at = 0; at < data.length; at += options.chunkBytes) {
+    const chunk = data.subarray(at, Math.min(data.length, at + options.chunkBytes));
+    if (!child.stdin.write(chunk)) await new Promise<void>((done) => child.stdin.once('drain', () => done()));
+    await sleep(options.everyMs);
+  }
+  if (options.end === true) child.stdin.end();
+}
+
+/**
+ * A word corpus of about `targetBytes`: lines of 1-12 words drawn from a
+ * vocabulary of `vocabulary` words (some with multi-byte UTF-8), separated
+ * by ASCII blanks; some CRLF line ends, some empty lines.
+ */
+export function generateWordCorpus(random: () => number, targetBytes: number, vocabulary: number): Buffer {
+  const flavours = ['', 'é', '日本', '😀', 'Ωμ', 'e\u0301', "'s", '-x'];
+  const words: string[] = [];
+  for (let i = 0; i < vocabulary; i++) {
+    const base = `v${i.toString(36)}`;
+    words.push(i % 5 === 0 ? `${base}${flavours[(i / 5) % flavours.length]}` : base);
+  }
+  const separators = [' ', ' ', ' ', '\t', '  '];
+  const lines: string[] = [];
+  let bytes = 0;
+  while (bytes < targetBytes) {
+    let line = '';
+    if (random() >= 0.01) {
+      const n = 1 + Math.floor(random() * 12);
+      for (let i = 0; i < n; i++) {
+        if (i > 0) line += separators[Math.floor(random() * separators.length)]!;
+        line += words[Math.floor(random() * words.length)]!;
+      }
+    }
+    line += random() < 0.1 ? '\r\n' : '\n';
+    lines.push(line);
+    bytes += Buffer.byteLength(line);
+  }
+  return Buffer.from(lines.join(''), 'utf8');
+}
