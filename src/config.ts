@@ -49,6 +49,8 @@ export interface StreamConfig {
   /** --dedupe: where a record's id is; null keeps every record. */
   readonly dedupe: FieldSpec | null;
   readonly dedupeTtlMs: number;
+  /** How long finalized results stay before compaction removes them. */
+  readonly retainMs: number;
   /** A worker silent this long is dead to the others. */
   readonly workerTimeoutMs: number;
   readonly windowMs: number;

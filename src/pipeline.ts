@@ -98,6 +98,7 @@ export class StreamJob {
   private pendingDuplicates = 0;
   private totalDuplicates = 0;
   private nextFinalizeAttempt = 0;
+  private nextCompaction = Infinity;
   private readonly eventTime: boolean;
   /** Plain word count: bytes are counted without decoding (the benchmark's hot path). */
   private readonly byteWords: boolean;
@@ -165,7 +166,8 @@ export class StreamJob {
 
   async run(): Promise<RunSummary> {
     const { store, clock } = this.deps;
-    store.ensureJob(this.config.job, jobDefinition(this.config), clock.now());
+    store.ensureJob(this.config.job, jobDefinition(this.config), clock.now(), this.config.retainMs);
+    this.nextCompaction = clock.now() + this.compactionEveryMs();
     const sources = await this.openSources();
     const network = this.config.network.map((n) =>
       n.kind === 'listen' ? listenSource(n, this.config.maxConnections) : connectSource(n, this.deps.note),
@@ -526,12 +528,22 @@ export class StreamJob {
       if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
       if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
       if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
+      if (now >= this.nextCompaction) {
+        // Keeps a long-running stream's database bounded: results past retention, expired ids.
+        this.deps.store.compact(now, null);
+        this.nextCompaction = now + this.compactionEveryMs();
+      }
     } catch (err) {
       // Surface timer failures through the read loop, which owns error handling.
       this.failure = err;
       for (const source of this.active) source.stop();
       this.wakeOnStop?.();
     }
+  }
+
+  /** Often enough that nothing outlives its retention by much; at most once a minute. */
+  private compactionEveryMs(): number {
+    return Math.max(1000, Math.min(60_000, this.config.retainMs / 2));
   }
 
   /** After --idle-timeout without records, event time moves on with the wall clock. */
@@ -573,6 +585,8 @@ export class StreamJob {
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
       this.deps.note(`${err.message}; rejoining as a new worker`);
+      // The job may be gone too (a forced snapshot restore replaced the state).
+      this.deps.store.ensureJob(this.config.job, jobDefinition(this.config), this.deps.clock.now(), this.config.retainMs);
       this.workerId = randomUUID();
       this.register();
       this.commitOnce();

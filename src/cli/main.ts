@@ -48,7 +48,7 @@ function reportError(err: unknown, debug: boolean, note: (line: string) => void,
   return 1;
 }
 
-const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status']);
+const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'snapshot', 'compact']);
 
 /** The subcommand named on the command line, for pointing at its --help. */
 function commandName(argv: readonly string[]): string | null {

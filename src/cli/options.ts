@@ -26,6 +26,7 @@ export interface RawStreamOptions {
   follow?: boolean;
   maxConnections: string;
   workerTimeout: string;
+  retain: string;
   window: string;
   commitInterval: string;
   maxLineBytes: string;
@@ -123,6 +124,7 @@ export function parseStreamOptions(
     dedupe: raw.dedupe === undefined ? null : parseFieldSpec(raw.dedupe, '--dedupe'),
     dedupeTtlMs: parseDuration(raw.dedupeTtl, '--dedupe-ttl'),
     workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),
+    retainMs: parseDuration(raw.retain, '--retain'),
     windowMs: parseDuration(raw.window, '--window'),
     commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
     maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),

@@ -7,6 +7,7 @@ import { runQueryCommand } from './commands/query.js';
 import { runStatusCommand } from './commands/status.js';
 import { runStreamCommand } from './commands/stream.js';
 import { runWatchCommand } from './commands/watch.js';
+import { runCompact, runSnapshotExport, runSnapshotInspect, runSnapshotRestore } from './commands/snapshot.js';
 import {
   parseInstant,
   parsePositiveInt,
@@ -96,6 +97,50 @@ export function buildProgram(io: ProgramIO): Command {
       );
     });
 
+  const snapshot = program.command('snapshot').description('export, restore or inspect a snapshot of the whole state');
+  snapshot
+    .command('export')
+    .description('write a consistent point-in-time snapshot while writers keep running')
+    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .option('-o, --output <file>', "snapshot file, or '-' for stdout", '-')
+    .addHelpText('after', '\nExample:\n  statesync snapshot export --db state.db -o state.snap')
+    .action(async (raw: { db?: string; output: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'snapshot export');
+      io.setExitCode(await runSnapshotExport(db, raw.output === '-' ? null : raw.output, packageVersion(), io.note));
+    });
+  snapshot
+    .command('restore')
+    .description('validate a snapshot, then replace the database state with it atomically')
+    .argument('<file>', 'the snapshot file')
+    .option('--db <file>', 'the SQLite database to restore into (default: $STATESYNC_DB)')
+    .option('--force', 'restore even while live workers use the database')
+    .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')
+    .action(async (file: string, raw: { db?: string; force?: boolean }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'snapshot restore');
+      io.setExitCode(await runSnapshotRestore(file, db, raw.force === true, io.note));
+    });
+  snapshot
+    .command('inspect')
+    .description('print a snapshot\'s header, jobs and counts, and whether it verifies')
+    .argument('<file>', 'the snapshot file')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExample:\n  statesync snapshot inspect state.snap')
+    .action(async (file: string, raw: { format: string }) => {
+      io.setExitCode(await runSnapshotInspect(file, raw.format === 'json', process.stdout));
+    });
+
+  program
+    .command('compact')
+    .description('drop finalized results past retention and expired dedupe ids; shrink the database and WAL')
+    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .option('--retain <duration>', "keep finalized results this long (default: each job's --retain)")
+    .addHelpText('after', '\nExample:\n  statesync compact --db state.db --retain 30m')
+    .action((raw: { db?: string; retain?: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'compact');
+      const retain = raw.retain === undefined ? null : parseDuration(raw.retain, '--retain');
+      io.setExitCode(runCompact(db, retain, io.note));
+    });
+
   program
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
@@ -150,6 +195,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')
     .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
     .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', '10s')
+    .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', '1h')
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)

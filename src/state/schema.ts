@@ -11,7 +11,8 @@ export const MIGRATIONS: readonly string[] = [
     records     INTEGER NOT NULL DEFAULT 0,
     rejected    INTEGER NOT NULL DEFAULT 0,
     late        INTEGER NOT NULL DEFAULT 0,
-    duplicates  INTEGER NOT NULL DEFAULT 0
+    duplicates  INTEGER NOT NULL DEFAULT 0,
+    retain_ms   INTEGER NOT NULL DEFAULT 3600000 -- how long finalized results stay (--retain of the latest run)
   ) STRICT;
 
   -- How far each input has been consumed, committed with the deltas it produced.

@@ -120,6 +120,9 @@ export interface StatusReport {
 
 const BUSY_RETRIES = 20;
 
+/** The tables a snapshot carries (everything but worker registrations). */
+export const SNAPSHOT_TABLES = ['jobs', 'sources', 'deltas', 'results', 'dedupe'] as const;
+
 /**
  * The SQLite store: the only module that talks to better-sqlite3. Every write
  * is one IMMEDIATE transaction, retried a bounded number of times on SQLITE_BUSY.
@@ -143,6 +146,9 @@ export class StateStore {
     }
     try {
       db.pragma('busy_timeout = 5000');
+      // A fresh database frees pages incrementally, so compaction can give space back
+      // without a full VACUUM (which would block writers for its whole duration).
+      if ((db.pragma('user_version', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL');
       if (path !== null) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (mode !== 'wal') throw new RuntimeFailure(`cannot put ${path} in WAL mode (got ${String(mode)})`);
@@ -174,15 +180,16 @@ export class StateStore {
    * Pins the job's definition on first use; refuses a run whose definition
    * differs, naming each difference.
    */
-  ensureJob(job: string, definition: JobDefinition, now: number): void {
+  ensureJob(job: string, definition: JobDefinition, now: number, retainMs = 3_600_000): void {
     this.write(() => {
+      this.db.prepare('UPDATE jobs SET retain_ms = ? WHERE job = ?').run(retainMs, job);
       const row = this.db.prepare('SELECT definition FROM jobs WHERE job = ?').get(job) as
         | { definition: string }
         | undefined;
       if (row === undefined) {
         this.db
-          .prepare('INSERT INTO jobs (job, definition, created_at) VALUES (?, ?, ?)')
-          .run(job, JSON.stringify(definition), now);
+          .prepare('INSERT INTO jobs (job, definition, created_at, retain_ms) VALUES (?, ?, ?, ?)')
+          .run(job, JSON.stringify(definition), now, retainMs);
         return;
       }
       const pinned = JSON.parse(row.definition) as JobDefinition;
@@ -402,6 +409,70 @@ export class StateStore {
       published = this.finalizeWithin(job, limit, summarize, now);
     });
     return published;
+  }
+
+  /**
+   * Writes a consistent copy of the whole database to `path`: VACUUM INTO
+   * reads it in one read transaction, so writers keep committing meanwhile.
+   */
+  exportTo(path: string): void {
+    this.db.prepare('VACUUM INTO ?').run(path);
+  }
+
+  /**
+   * Replaces all state with the snapshot database at `path` (validated and at
+   * this schema version), in one transaction: readers see the old state or the
+   * new one, never a mix. Worker registrations are not state; none survive.
+   */
+  replaceWith(path: string): void {
+    this.db.prepare("ATTACH DATABASE ? AS snapshot").run(path);
+    try {
+      this.write(() => {
+        for (const table of SNAPSHOT_TABLES) {
+          this.db.exec(`DELETE FROM main.${table}; INSERT INTO main.${table} SELECT * FROM snapshot.${table};`);
+        }
+        this.db.exec('DELETE FROM main.workers;');
+      });
+    } finally {
+      this.db.exec('DETACH DATABASE snapshot');
+    }
+  }
+
+  /**
+   * Drops finalized results older than each job's retention (or `retainMs`
+   * for all), expired dedupe ids and long-ended worker rows, then gives free
+   * pages back and checkpoints the WAL. Open windows and their deltas are
+   * never touched.
+   */
+  compact(now: number, retainMs: number | null): { results: number; dedupeIds: number; workers: number } {
+    let counts = { results: 0, dedupeIds: 0, workers: 0 };
+    this.write(() => {
+      const results = this.db
+        .prepare(
+          `DELETE FROM results WHERE window_end < @now - COALESCE(@retain, (SELECT retain_ms FROM jobs WHERE jobs.job = results.job), 3600000)`,
+        )
+        .run({ now, retain: retainMs }).changes;
+      const dedupeIds = this.db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes;
+      const workers = this.db
+        .prepare(`DELETE FROM workers WHERE state != 'running' AND heartbeat_at < ? - 3600000`)
+        .run(now).changes;
+      counts = { results, dedupeIds, workers };
+    });
+    this.write(() => {
+      this.db.pragma('incremental_vacuum');
+    });
+    if (this.path !== null) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return counts;
+  }
+
+  /** Running workers (of any job) that are alive by `liveness`. */
+  liveWorkers(liveness: Liveness, now: number): WorkerInfo[] {
+    return this.workers(null).filter(
+      (w) =>
+        w.state === 'running' &&
+        now - w.heartbeatAt <= liveness.timeoutMs &&
+        (w.host !== liveness.host || liveness.pidAlive(w.pid)),
+    );
   }
 
   workers(job: string | null): WorkerInfo[] {

@@ -17,6 +17,7 @@ const COMMANDER_DEFAULTS: RawStreamOptions = {
   dedupeTtl: '1h',
   workerTimeout: '10s',
   maxConnections: '256',
+  retain: '1h',
 };
 
 function stream(raw: Partial<RawStreamOptions> = {}, files: string[] = [], terminal: Terminal = PIPE) {
@@ -133,6 +134,7 @@ describe('parseStreamOptions', () => {
       network: [],
       follow: false,
       maxConnections: 256,
+      retainMs: 3_600_000,
       windowMs: 5_000,
       commitIntervalMs: 1_000,
       maxLineBytes: 1_048_576,
@@ -174,6 +176,7 @@ describe('parseStreamOptions', () => {
         dedupeTtl: '30m',
         workerTimeout: '5s',
         maxConnections: '10',
+        retain: '2h',
         window: '1h30m',
         commitInterval: '250ms',
         maxLineBytes: '4096',
@@ -205,6 +208,7 @@ describe('parseStreamOptions', () => {
       network: [],
       follow: false,
       maxConnections: 10,
+      retainMs: 7_200_000,
       windowMs: 5_400_000,
       commitIntervalMs: 250,
       maxLineBytes: 4096,

@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { RuntimeFailure, UsageError } from '../errors.js';
+import { decodeDelta } from './codec.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { SNAPSHOT_TABLES, StateStore, type JobDefinition } from './store.js';
+
+/**
+ * Snapshot file format, version 1:
+ *
+ *   line 1   `STATESYNC-SNAPSHOT 1`
+ *   line 2   a JSON header: format, version, created_at, statesync_version,
+ *            schema_version, jobs (name + definition), counts, payload_bytes,
+ *            and sha256 (hex) of the payload
+ *   rest     the payload: an SQLite database image of the state (VACUUM INTO),
+ *            holding jobs, sources, deltas, results and dedupe ids
+ *
+ * The payload is a real SQLite file so a snapshot can be checked with
+ * `PRAGMA integrity_check`, and restored with one INSERT ... SELECT per table.
+ */
+export const SNAPSHOT_MAGIC = 'STATESYNC-SNAPSHOT';
+export const SNAPSHOT_VERSION = 1;
+const MAX_HEADER_BYTES = 1 << 20;
+
+export interface SnapshotHeader {
+  readonly format: 'statesync-snapshot';
+  readonly version: number;
+  readonly created_at: string;
+  readonly statesync_version: string;
+  readonly schema_version: number;
+  readonly jobs: ReadonlyArray<{ job: string; definition: JobDefinition }>;
+  readonly counts: SnapshotCounts;
+  readonly payload_bytes: number;
+  readonly sha256: string;
+}
+
+export interface SnapshotCounts {
+  readonly jobs: number;
+  readonly sources: number;
+  readonly open_windows: number;
+  readonly delta_rows: number;
+  readonly finalized_windows: number;
+  readonly result_rows: number;
+  readonly dedupe_ids: number;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+/**
+ * Exports a consistent snapshot of `store` to `output` (a path; the file
+ * appears only when complete: temporary file, fsync, rename) or to a writer
+ * (stdout). Returns the header written.
+ */
+export async function exportSnapshot(
+  store: StateStore,
+  output: { path: string } | { write: (chunk: Buffer) => Promise<void> },
+  version: string,
+  now: Date,
+  progress: Progress = () => undefined,
+): Promise<SnapshotHeader> {
+  const workDir = 'path' in output ? dirname(output.path) : tmpdir();
+  const image = join(workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
+  try {
+    store.exportTo(image);
+    const facts = describePayload(image);
+    const payloadBytes = statSync(image).size;
+    const header: SnapshotHeader = {
+      format: 'statesync-snapshot',
+      version: SNAPSHOT_VERSION,
+      created_at: now.toISOString(),
+      statesync_version: version,
+      schema_version: facts.schemaVersion,
+      jobs: facts.jobs,
+      counts: facts.counts,
+      payload_bytes: payloadBytes,
+      sha256: await sha256Of(image),
+    };
+    const head = Buffer.from(`${SNAPSHOT_MAGIC} ${SNAPSHOT_VERSION}\n${JSON.stringify(header)}\n`);
+    if ('path' in output) {
+      const partial = `${output.path}.partial-${process.pid}`;
+      const fd = openSync(partial, 'w');
+      try {
+        writeSync(fd, head);
+        await copyInto(image, (chunk) => {
+          writeSync(fd, chunk);
+          return Promise.resolve();
+        }, payloadBytes, progress);
+        fsyncSync(fd);
+      } catch (err) {
+        closeSync(fd);
+        rmSync(partial, { force: true });
+        throw err;
+      }
+      closeSync(fd);
+      renameSync(partial, output.path);
+    } else {
+      await output.write(head);
+      await copyInto(image, output.write, payloadBytes, progress);
+    }
+    return header;
+  } finally {
+    rmSync(image, { force: true });
+  }
+}
+
+export interface ValidatedSnapshot {
+  readonly header: SnapshotHeader;
+  /** A temporary SQLite file holding the payload, at this statesync's schema version. */
+  readonly image: string;
+  readonly dispose: () => void;
+}
+
+/**
+ * Reads and checks a snapshot completely: format, version, length,
+ * checksum, SQLite integrity, schema, and that every stored row decodes.
+ * Throws UsageError naming the first problem; changes nothing anywhere.
+ */
+export async function validateSnapshot(file: string, progress: Progress = () => undefined): Promise<ValidatedSnapshot> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    throw new UsageError(`${file}: no such snapshot file`);
+  }
+  if (size === 0) throw new UsageError(`${file} is empty, not a statesync snapshot`);
+  const { header, payloadOffset } = readHeader(file, size);
+  const payloadBytes = size - payloadOffset;
+  if (payloadBytes !== header.payload_bytes) {
+    throw new UsageError(
+      `${file} is truncated or padded: the header announces ${header.payload_bytes} payload bytes, the file holds ${payloadBytes}`,
+    );
+  }
+  const image = join(tmpdir(), `.statesync-restore-${process.pid}-${Date.now()}.db`);
+  const dispose = () => {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(image + suffix, { force: true });
+  };
+  try {
+    const hash = createHash('sha256');
+    const out = openSync(image, 'w');
+    try {
+      let done = 0;
+      for await (const chunk of createReadStream(file, { start: payloadOffset, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        writeSync(out, chunk);
+        done += chunk.length;
+        progress(done, payloadBytes);
+      }
+    } finally {
+      closeSync(out);
+    }
+    if (hash.digest('hex') !== header.sha256) {
+      throw new UsageError(`${file} is corrupt: its checksum does not match its content`);
+    }
+    checkPayload(file, image, header);
+    // An older schema is brought up to date on the temporary copy, never on the target.
+    StateStore.open(image).close();
+    return { header, image, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}
+
+function readHeader(file: string, size: number): { header: SnapshotHeader; payloadOffset: number } {
+  const fd = openSync(file, 'r');
+  let head: Buffer;
+  try {
+    head = Buffer.alloc(Math.min(size, MAX_HEADER_BYTES));
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const firstNl = head.indexOf(10);
+  const magic = head.subarray(0, firstNl < 0 ? Math.min(head.length, 64) : firstNl).toString('latin1');
+  const m = /^STATESYNC-SNAPSHOT (\d+)$/.exec(magic);
+  if (m === null) throw new UsageError(`${file} is not a statesync snapshot (no snapshot header)`);
+  if (Number(m[1]) > SNAPSHOT_VERSION) {
+    throw new UsageError(
+      `${file} is a version ${m[1]} snapshot, written by a newer statesync (this one reads version ${SNAPSHOT_VERSION}); upgrade statesync`,
+    );
+  }
+  const secondNl = head.indexOf(10, firstNl + 1);
+  if (secondNl < 0) throw new UsageError(`${file} is truncated: its header is incomplete`);
+  let header: SnapshotHeader;
+  try {
+    header = JSON.parse(head.subarray(firstNl + 1, secondNl).toString('utf8')) as SnapshotHeader;
+  } catch {
+    throw new UsageError(`${file} is corrupt: its header is not valid JSON`);
+  }
+  if (
+    header === null ||
+    typeof header !== 'object' ||
+    header.format !== 'statesync-snapshot' ||
+    header.version !== Number(m[1]) ||
+    !Number.isSafeInteger(header.payload_bytes) ||
+    typeof header.sha256 !== 'string' ||
+    !Array.isArray(header.jobs)
+  ) {
+    throw new UsageError(`${file} is corrupt: its header lacks required fields`);
+  }
+  if (!Number.isSafeInteger(header.schema_version) || header.schema_version > SCHEMA_VERSION) {
+    throw new UsageError(`${file} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
+  }
+  return { header, payloadOffset: secondNl + 1 };
+}
+
+/** The payload must be a sound SQLite database whose every row decodes, agreeing with the header. */
+function checkPayload(file: string, image: string, header: SnapshotHeader): void {
+  let db: Database.Database;
+  try {
+    db = new Database(image, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new UsageError(`${file} is corrupt: its payload is not a database (${(err as Error).message})`);
+  }
+  try {
+    const integrity = db.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') throw new UsageError(`${file} is corrupt: ${String(integrity)}`);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== header.schema_version) {
+      throw new UsageError(`${file} is inconsistent: header says schema ${header.schema_version}, payload has ${version}`);
+    }
+    const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
+    for (const table of SNAPSHOT_TABLES) {
+      if (!tables.has(table)) throw new UsageError(`${file} is inconsistent: table ${table} is missing`);
+    }
+    const jobs = db.prepare('SELECT job, definition FROM jobs ORDER BY job').all() as Array<{ job: string; definition: string }>;
+    const headerJobs = header.jobs.map((j) => j.job).sort();
+    if (JSON.stringify(jobs.map((j) => j.job)) !== JSON.stringify(headerJobs)) {
+      throw new UsageError(`${file} is inconsistent: the header's job list does not match the content`);
+    }
+    for (const j of jobs) JSON.parse(j.definition);
+    for (const row of db.prepare('SELECT rows FROM results').pluck().iterate() as Iterable<string>) JSON.parse(row);
+    for (const row of db
+      .prepare('SELECT key_count, keys, counts, sums, sum_lows, mins, maxs FROM deltas')
+      .iterate() as Iterable<Parameters<typeof decodeDelta>[0]>) {
+      decodeDelta(row);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${file} is corrupt: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+}
+
+function describePayload(image: string): { schemaVersion: number; jobs: SnapshotHeader['jobs']; counts: SnapshotCounts } {
+  const db = new Database(image, { readonly: true, fileMustExist: true });
+  try {
+    const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+    return {
+      schemaVersion: db.pragma('user_version', { simple: true }) as number,
+      jobs: (db.prepare('SELECT job, definition FROM jobs ORDER BY job').all() as Array<{ job: string; definition: string }>).map(
+        (j) => ({ job: j.job, definition: JSON.parse(j.definition) as JobDefinition }),
+      ),
+      counts: {
+        jobs: count('SELECT COUNT(*) FROM jobs'),
+        sources: count('SELECT COUNT(*) FROM sources'),
+        open_windows: count('SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas)'),
+        delta_rows: count('SELECT COUNT(*) FROM deltas'),
+        finalized_windows: count('SELECT COUNT(*) FROM results'),
+        result_rows: count('SELECT COALESCE(SUM(row_count), 0) FROM results'),
+        dedupe_ids: count('SELECT COUNT(*) FROM dedupe'),
+      },
+    };
+  } catch (err) {
+    throw new RuntimeFailure(`cannot read the exported image: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+async function copyInto(path: string, write: (chunk: Buffer) => Promise<void>, total: number, progress: Progress): Promise<void> {
+  let done = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    await write(chunk);
+    done += chunk.length;
+    progress(done, total);
+  }
+}
