@@ -167,20 +167,41 @@ const CASES = [
     },
   },
 
-  // --- Planned cases (not implemented yet) ---------------------------------------
-  //
-  // Snapshot export and restore at ~1M keys: populate a db from the 1m corpus (untimed
-  // setup), then time `statesync snapshot export --db DB -o FILE` and
-  // `statesync snapshot restore FILE --db FRESH` (perhaps as two cases), and check that
-  // `statesync query` on both databases agrees.
-  //
-  // {
-  //   id: 'statesync-snapshot-export', // and 'statesync-snapshot-restore'
-  //   label: 'snapshot export at 1M keys',
-  //   requires: [],
-  //   corpora: ['1m'],
-  //   run: async (ctx) => { /* setup untimed; ctx.measure([...'snapshot', 'export', ...]) */ },
-  // },
+  // Issue 6's scale case: a state holding 1,000,000 keys (one finalized window of a
+  // `--key line` count over 1M distinct lines, built once per run outside the timing),
+  // then `snapshot export` and `snapshot restore` into a fresh database, timed separately.
+  {
+    id: 'snapshot-export-1m-keys',
+    label: 'statesync snapshot export, 1M keys',
+    requires: [],
+    corpora: ['50k'],
+    run: async (ctx) => {
+      const { db, snap } = await snapshotState(ctx);
+      try {
+        return await ctx.measure([ctx.node, ctx.statesync, 'snapshot', 'export', '--db', db, '-o', snap]);
+      } finally {
+        await rm(snap, { force: true });
+      }
+    },
+  },
+  {
+    id: 'snapshot-restore-1m-keys',
+    label: 'statesync snapshot restore, 1M keys, fresh db',
+    requires: [],
+    corpora: ['50k'],
+    run: async (ctx) => {
+      const { db, snap } = await snapshotState(ctx);
+      const target = join(ctx.tmpDir, `restored-${ctx.runIndex}.db`);
+      const exported = await ctx.measure([ctx.node, ctx.statesync, 'snapshot', 'export', '--db', db, '-o', snap]);
+      if (exported.error) return exported;
+      try {
+        return await ctx.measure([ctx.node, ctx.statesync, 'snapshot', 'restore', snap, '--db', target]);
+      } finally {
+        await rm(snap, { force: true });
+        await removeDb(target);
+      }
+    },
+  },
 ];
 
 // The case every other case's time is divided by, on the same corpus.
@@ -323,6 +344,22 @@ async function measure(argv, { env, timeoutS = TIMEOUT_S, stdout = 'capture', tm
   else if (exitCode !== 0) error = `exit code ${exitCode}`;
   if (error && err.trim()) error += `: ${err.trim().split('\n').slice(-3).join(' | ')}`;
   return { seconds, peakRssKB, stdout: out, stderr: err, error, consumed };
+}
+
+/** A database holding one finalized window of 1,000,000 keys, built once. */
+let snapshotStateCache = null;
+async function snapshotState(ctx) {
+  if (snapshotStateCache === null) {
+    const keys = join(ctx.tmpDir, 'keys-1m.txt');
+    let text = '';
+    for (let i = 0; i < 1_000_000; i++) text += `key-${i}\n`;
+    await writeFile(keys, text);
+    const db = join(ctx.tmpDir, 'snapshot-source.db');
+    const built = await ctx.measure([ctx.node, ctx.statesync, 'count', keys, '--key', 'line', '--window', '1d', '--db', db, '--quiet']);
+    if (built.error) throw new Error(`building the 1M-key state failed: ${built.error}`);
+    snapshotStateCache = { db, snap: join(ctx.tmpDir, 'state-1m.snap') };
+  }
+  return snapshotStateCache;
 }
 
 /** The corpus split in two by lines, written once per corpus outside any timed region. */
