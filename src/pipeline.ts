@@ -184,9 +184,14 @@ export class StreamJob {
     this.timer = setInterval(() => this.onTick(), TICK_MS);
     try {
       const readers = network.map((n) => this.consumeNetwork(n));
-      for (const source of sources) {
-        if (this.stopReason !== null) break;
-        await this.consume(source);
+      if (this.config.follow) {
+        // Followed files never end: read them all at once, each its own source.
+        await Promise.all(sources.map((source) => this.consume(source)));
+      } else {
+        for (const source of sources) {
+          if (this.stopReason !== null) break;
+          await this.consume(source);
+        }
       }
       // Network inputs never end by themselves: run until SIGINT/SIGTERM (or a failure).
       if (network.length > 0 && this.stopReason === null && this.failure === null) {

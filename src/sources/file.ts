@@ -74,7 +74,14 @@ export async function openFileSource(path: string, sourceOverride: string | null
           if (now === null) continue; // rotated away, the new file not there yet
           const nowIdentity = `${now.dev}:${now.ino}`;
           if (nowIdentity !== current) {
-            // Rotation: the old file was read to its end above; go on with the new one from its start.
+            // Rotation: lines may have reached the old file since the last read; finish it first
+            // (as tail -F does), then go on with the new one from its start.
+            for (;;) {
+              const rest = await handle.read(buffer, 0, CHUNK_BYTES, position);
+              if (rest.bytesRead === 0) break;
+              position += rest.bytesRead;
+              yield buffer.subarray(0, rest.bytesRead);
+            }
             await handle.close();
             handle = await openHandle(real, path);
             current = nowIdentity;

@@ -415,3 +415,124 @@ export function generateWordCorpus(random: () => number, targetBytes: number, vo
   }
   return Buffer.from(lines.join(''), 'utf8');
 }
+
+// ---------------------------------------------------------------------------
+// Network and live inputs (network.test.ts, follow.test.ts)
+// ---------------------------------------------------------------------------
+
+/** A TCP port that was free a moment ago: bound on 127.0.0.1 port 0, then released. */
+export async function freeTcpPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Local addresses of the sockets listening on TCP `port`, from /proc/net/tcp and tcp6 (e.g. `127.0.0.1`, `0.0.0.0`, `::`, `::1`). */
+export function tcpListenAddresses(port: number): string[] {
+  const found: string[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 4 || cols[3] !== '0A') continue; // 0A = LISTEN
+      const [hexAddress, hexPort] = cols[1]!.split(':') as [string, string];
+      if (parseInt(hexPort, 16) !== port) continue;
+      found.push(decodeProcAddress(hexAddress));
+    }
+  }
+  return found;
+}
+
+/** /proc/net/tcp* addresses are 32-bit words in host (little-endian) order. */
+function decodeProcAddress(hex: string): string {
+  const bytes: number[] = [];
+  for (let w = 0; w < hex.length; w += 8) {
+    const word = hex.slice(w, w + 8);
+    for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(word.slice(b, b + 2), 16));
+  }
+  if (bytes.length === 4) return bytes.join('.');
+  if (bytes.every((b) => b === 0)) return '::';
+  if (bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1) return '::1';
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups.join(':');
+}
+
+/** Waits until something listens on TCP `port`; returns the listening addresses. */
+export function waitForTcpListen(port: number, timeoutMs = 10_000): Promise<string[]> {
+  return waitFor(`a listener on port ${port}`, () => {
+    const addresses = tcpListenAddresses(port);
+    return addresses.length > 0 ? addresses : undefined;
+  }, timeoutMs, 20);
+}
+
+/** A first non-internal IPv4 address of this machine, or null when it has none. */
+export async function externalIPv4(): Promise<string | null> {
+  const { networkInterfaces } = await import('node:os');
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) return info.address;
+  }
+  return null;
+}
+
+/** Per-key totals summed over all windows of `tsv` output (keys unescaped: \t, \n, \\). */
+export function tsvTotals(text: string): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.length === 0) continue;
+    const cols = line.split('\t');
+    if (cols.length !== 4) throw new Error(`not a 4-column tsv row: ${JSON.stringify(line.slice(0, 200))}`);
+    const key = cols[2]!.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
+    totals.set(key, (totals.get(key) ?? 0) + Number(cols[3]));
+  }
+  return totals;
+}
+
+/** A source row of `status --format json` with the network fields. */
+export interface SourceStatusJson {
+  readonly job: string;
+  readonly source: string;
+  readonly kind: string;
+  readonly offset: number;
+  readonly lines: number;
+  readonly clients: number;
+  readonly refused: number;
+}
+
+/** The source rows of `status --db DB --format json`; [] while the database does not exist yet. */
+export async function sourceStatus(db: string): Promise<SourceStatusJson[]> {
+  if (!existsSync(db)) return [];
+  const result = await runCli(['status', '--db', db, '--format', 'json']);
+  if (result.exitCode !== 0) return [];
+  return (JSON.parse(result.stdout) as { sources: SourceStatusJson[] }).sources;
+}
+
+/** Polls `status` (about every 100 ms plus its start-up) until `check` accepts a source row of it. */
+export async function waitForSource(
+  db: string,
+  what: string,
+  check: (source: SourceStatusJson) => boolean,
+  timeoutMs = 15_000,
+): Promise<SourceStatusJson> {
+  const deadline = Date.now() + timeoutMs;
+  let last: SourceStatusJson[] = [];
+  for (;;) {
+    last = await sourceStatus(db);
+    const hit = last.find(check);
+    if (hit !== undefined) return hit;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; sources: ${JSON.stringify(last)}`);
+    await sleep(100);
+  }
+}
