@@ -109,7 +109,6 @@ export class StreamJob {
   /** Processing time: the end of the window `table` belongs to. */
   private tableEnd = -Infinity;
   private readonly progress = new Map<string, SourceEntry>();
-  private entry: SourceEntry | null = null;
   private maxEventTime = -Infinity;
   /** Wall clock and newest event time at the last record, for --idle-timeout. */
   private lastRecordWall: number;
@@ -179,6 +178,7 @@ export class StreamJob {
     }
     if (this.eventTime) this.restoreWatermark(sources);
     this.register();
+    if (!this.eventTime) this.loadEarlyFinalized();
     // Windows left open by earlier runs may already be due.
     this.fireDueWindows();
     this.timer = setInterval(() => this.onTick(), TICK_MS);
@@ -508,9 +508,22 @@ export class StreamJob {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
 
+  /**
+   * Processing time: windows that end in the future but were already published
+   * (another worker reached its end of input and, being the last live one,
+   * finalized early). Registered first, so no such finalization can follow.
+   */
+  private loadEarlyFinalized(): void {
+    const now = this.deps.clock.now();
+    this.finalizedAhead = new Set(this.deps.store.finalizedStartsEndingAfter(this.config.job, now));
+  }
+
   private useProcessingWindow(now: number): void {
     if (now < this.tableEnd) return;
-    const start = windowStartOf(now, this.config.windowMs);
+    let start = windowStartOf(now, this.config.windowMs);
+    // A record is processed when it is read; if the window of that moment was already
+    // published early, the record belongs to the next window still open, not to no window.
+    while (this.finalizedAhead.has(start)) start += this.config.windowMs;
     this.useWindow(start);
     this.tableEnd = start + this.config.windowMs;
   }
@@ -656,6 +669,8 @@ export class StreamJob {
       throw err;
     }
     const duplicates = outcome.duplicates;
+    // A window published early slipped in before this worker registered: skip it from now on.
+    if (!this.eventTime && outcome.lateRecords > 0) this.loadEarlyFinalized();
     this.totalRecords += this.pendingRecords - duplicates - outcome.lateRecords;
     this.totalLate += this.pendingLate + outcome.lateRecords;
     this.totalDuplicates += duplicates;
