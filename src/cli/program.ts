@@ -28,7 +28,11 @@ export interface ProgramIO {
   readonly setExitCode: (code: number) => void;
 }
 
+/** Set by the single-executable bundle (esbuild define); the npm build reads package.json. */
+declare const STATESYNC_VERSION: string | undefined;
+
 export function packageVersion(): string {
+  if (typeof STATESYNC_VERSION === 'string') return STATESYNC_VERSION;
   const require = createRequire(import.meta.url);
   return (require('../../package.json') as { version: string }).version;
 }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
 import { RuntimeFailure, UsageError } from '../errors.js';
+import { openSqlite } from './sqlite.js';
 import { decodeDelta } from './codec.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { SNAPSHOT_TABLES, StateStore, type JobDefinition } from './store.js';
@@ -209,9 +209,9 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; paylo
 
 /** The payload must be a sound SQLite database whose every row decodes, agreeing with the header. */
 function checkPayload(file: string, image: string, header: SnapshotHeader): void {
-  let db: Database.Database;
+  let db: ReturnType<typeof openSqlite>;
   try {
-    db = new Database(image, { readonly: true, fileMustExist: true });
+    db = openSqlite(image, { readonly: true, fileMustExist: true });
   } catch (err) {
     throw new UsageError(`${file} is corrupt: its payload is not a database (${(err as Error).message})`);
   }
@@ -247,7 +247,7 @@ function checkPayload(file: string, image: string, header: SnapshotHeader): void
 }
 
 function describePayload(image: string): { schemaVersion: number; jobs: SnapshotHeader['jobs']; counts: SnapshotCounts } {
-  const db = new Database(image, { readonly: true, fileMustExist: true });
+  const db = openSqlite(image, { readonly: true, fileMustExist: true });
   try {
     const count = (sql: string) => db.prepare(sql).pluck().get() as number;
     return {

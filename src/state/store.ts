@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import { FencedError, RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
 import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
 import { decodeDelta, encodeDelta } from './codec.js';
+import { openSqlite } from './sqlite.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type JobDefinition = Readonly<Record<string, string>>;
@@ -137,7 +137,7 @@ export class StateStore {
   static open(path: string | null, options: { mustExist?: boolean } = {}): StateStore {
     let db: DB;
     try {
-      db = new Database(path ?? ':memory:', { fileMustExist: options.mustExist === true });
+      db = openSqlite(path ?? ':memory:', { fileMustExist: options.mustExist === true });
     } catch (err) {
       if (options.mustExist === true && (err as { code?: string }).code === 'SQLITE_CANTOPEN') {
         throw new UsageError(`no database at ${path}; run a stream command with --db ${path} first`);

@@ -1,0 +1,68 @@
+/**
+ * The single executable (npm run build:binary): built once here, then run the
+ * way a user would, from another directory, with no node on PATH and no
+ * node_modules anywhere near it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers.js';
+
+describe('the single executable', () => {
+  let dir: string;
+  let binary: string;
+
+  beforeAll(() => {
+    execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-binary.mjs')], { cwd: repoRoot, stdio: 'pipe' });
+    dir = mkdtempSync(join(tmpdir(), 'statesync-binary-'));
+    binary = join(dir, 'statesync');
+    copyFileSync(join(repoRoot, 'dist', 'statesync'), binary);
+  }, 180_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the binary in its own directory with a minimal environment: no node on PATH. */
+  function run(args: string[], input = '') {
+    return spawnSync(binary, args, {
+      cwd: dir,
+      input,
+      encoding: 'utf8',
+      env: { PATH: '/nonexistent', HOME: dir, STATESYNC_NOW: '2026-01-01T00:00:00Z' },
+    });
+  }
+
+  it('prints its version and nothing on stderr', () => {
+    const r = run(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('counts words from stdin', () => {
+    const r = run(['count', '--window', '1d'], 'to be or not to be\n');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        ['be', 2],
+        ['to', 2],
+        ['not', 1],
+        ['or', 1],
+      ]
+        .map(([k, v]) => `2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\t${k}\t${v}\n`)
+        .join(''),
+    );
+  });
+
+  it('keeps state in a --db and reads it back (SQLite addon loaded from the embedded asset)', () => {
+    expect(run(['count', '--db', 'state.db', '--window', '1d', '--quiet'], 'a b a\n').status).toBe(0);
+    const q = run(['query', '--db', 'state.db', '--format', 'csv']);
+    expect(q.stderr).toBe('');
+    expect(q.stdout).toBe(
+      'window_start,window_end,key,value\n' +
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,a,2\n' +
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,b,1\n',
+    );
+  });
+});
