@@ -13,8 +13,9 @@ import { SNAPSHOT_TABLES, StateStore, type JobDefinition } from './store.js';
  *
  *   line 1   `STATESYNC-SNAPSHOT 1`
  *   line 2   a JSON header: format, version, created_at, statesync_version,
- *            schema_version, jobs (name + definition), counts, payload_bytes,
- *            and sha256 (hex) of the payload
+ *            schema_version, jobs (name + definition), counts, payload_bytes
+ *   line 3   `sha256 <hex>`: the checksum of line 2 (with its newline) and the
+ *            payload, so neither can change unnoticed
  *   rest     the payload: an SQLite database image of the state (VACUUM INTO),
  *            holding jobs, sources, deltas, results and dedupe ids
  *
@@ -67,7 +68,7 @@ export async function exportSnapshot(
     store.exportTo(image);
     const facts = describePayload(image);
     const payloadBytes = statSync(image).size;
-    const header: SnapshotHeader = {
+    const fields: Omit<SnapshotHeader, 'sha256'> = {
       format: 'statesync-snapshot',
       version: SNAPSHOT_VERSION,
       created_at: now.toISOString(),
@@ -76,10 +77,27 @@ export async function exportSnapshot(
       jobs: facts.jobs,
       counts: facts.counts,
       payload_bytes: payloadBytes,
-      sha256: await sha256Of(image),
     };
-    const head = Buffer.from(`${SNAPSHOT_MAGIC} ${SNAPSHOT_VERSION}\n${JSON.stringify(header)}\n`);
-    if ('path' in output) {
+    const headerLine = Buffer.from(`${JSON.stringify(fields)}\n`);
+    const header: SnapshotHeader = { ...fields, sha256: await sha256Of(headerLine, image) };
+    const head = Buffer.concat([
+      Buffer.from(`${SNAPSHOT_MAGIC} ${SNAPSHOT_VERSION}\n`),
+      headerLine,
+      Buffer.from(`sha256 ${header.sha256}\n`),
+    ]);
+    if ('path' in output && !isRegularOrAbsent(output.path)) {
+      // A FIFO or a device: write straight into it (a rename would replace it).
+      const fd = openSync(output.path, 'w');
+      try {
+        writeSync(fd, head);
+        await copyInto(image, (chunk) => {
+          writeSync(fd, chunk);
+          return Promise.resolve();
+        }, payloadBytes, progress);
+      } finally {
+        closeSync(fd);
+      }
+    } else if ('path' in output) {
       const partial = `${output.path}.partial-${process.pid}`;
       const fd = openSync(partial, 'w');
       try {
@@ -126,7 +144,7 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
     throw new UsageError(`${file}: no such snapshot file`);
   }
   if (size === 0) throw new UsageError(`${file} is empty, not a statesync snapshot`);
-  const { header, payloadOffset } = readHeader(file, size);
+  const { header, headerLine, payloadOffset } = readHeader(file, size);
   const payloadBytes = size - payloadOffset;
   if (payloadBytes !== header.payload_bytes) {
     throw new UsageError(
@@ -138,7 +156,7 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
     for (const suffix of ['', '-wal', '-shm']) rmSync(image + suffix, { force: true });
   };
   try {
-    const hash = createHash('sha256');
+    const hash = createHash('sha256').update(headerLine);
     const out = openSync(image, 'w');
     try {
       let done = 0;
@@ -152,9 +170,13 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
       closeSync(out);
     }
     if (hash.digest('hex') !== header.sha256) {
-      throw new UsageError(`${file} is corrupt: its checksum does not match its content`);
+      throw new UsageError(`${file} is corrupt: its checksum does not match its header and content`);
     }
     checkPayload(file, image, header);
+    const facts = describePayload(image);
+    if (JSON.stringify(facts.counts) !== JSON.stringify(header.counts) || JSON.stringify(facts.jobs) !== JSON.stringify(header.jobs)) {
+      throw new UsageError(`${file} is inconsistent: its header's jobs or counts do not match its content`);
+    }
     // An older schema is brought up to date on the temporary copy, never on the target.
     StateStore.open(image).close();
     return { header, image, dispose };
@@ -164,7 +186,7 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
   }
 }
 
-function readHeader(file: string, size: number): { header: SnapshotHeader; payloadOffset: number } {
+function readHeader(file: string, size: number): { header: SnapshotHeader; headerLine: Buffer; payloadOffset: number } {
   const fd = openSync(file, 'r');
   let head: Buffer;
   try {
@@ -184,9 +206,12 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; paylo
   }
   const secondNl = head.indexOf(10, firstNl + 1);
   if (secondNl < 0) throw new UsageError(`${file} is truncated: its header is incomplete`);
+  const thirdNl = head.indexOf(10, secondNl + 1);
+  const checksum = thirdNl < 0 ? null : /^sha256 ([0-9a-f]{64})$/.exec(head.subarray(secondNl + 1, thirdNl).toString('latin1'));
+  if (checksum === null) throw new UsageError(`${file} is truncated or corrupt: its checksum line is missing`);
   let header: SnapshotHeader;
   try {
-    header = JSON.parse(head.subarray(firstNl + 1, secondNl).toString('utf8')) as SnapshotHeader;
+    header = { ...(JSON.parse(head.subarray(firstNl + 1, secondNl).toString('utf8')) as object), sha256: checksum[1]! } as SnapshotHeader;
   } catch {
     throw new UsageError(`${file} is corrupt: its header is not valid JSON`);
   }
@@ -204,7 +229,7 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; paylo
   if (!Number.isSafeInteger(header.schema_version) || header.schema_version > SCHEMA_VERSION) {
     throw new UsageError(`${file} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
   }
-  return { header, payloadOffset: secondNl + 1 };
+  return { header, headerLine: Buffer.from(head.subarray(firstNl + 1, secondNl + 1)), payloadOffset: thirdNl + 1 };
 }
 
 /** The payload must be a sound SQLite database whose every row decodes, agreeing with the header. */
@@ -272,8 +297,16 @@ function describePayload(image: string): { schemaVersion: number; jobs: Snapshot
   }
 }
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
+function isRegularOrAbsent(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true;
+  }
+}
+
+async function sha256Of(prefix: Buffer, path: string): Promise<string> {
+  const hash = createHash('sha256').update(prefix);
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
   return hash.digest('hex');
 }
