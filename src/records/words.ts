@@ -28,9 +28,12 @@ export function countWords(text: string, counter: KeyCounter, tally: WordTally):
     }
     if (i >= n) break;
     const start = i;
-    do {
-      c = text.charCodeAt(++i);
-    } while (i < n && c !== 32 && (c < 9 || c > 13));
+    // Stop at n rather than read past it (an out-of-range read would deoptimize the loop).
+    for (;;) {
+      if (++i >= n) break;
+      c = text.charCodeAt(i);
+      if (c === 32 || (c >= 9 && c <= 13)) break;
+    }
     counter.increment(text.slice(start, i));
     words++;
   }

@@ -70,10 +70,14 @@ export class WordCountTable implements DeltaColumns {
       }
       const wordStart = i;
       let h = FNV_OFFSET;
-      do {
+      // Never read past `end`: an out-of-bounds typed-array read deoptimizes this loop,
+      // and after enough of them (one per chunk) V8 stops optimizing it at all.
+      for (;;) {
         h = Math.imul(h ^ c, FNV_PRIME);
-        c = bytes[++i]!;
-      } while (i < end && c !== 32 && (c < 9 || c > 13));
+        if (++i >= end) break;
+        c = bytes[i]!;
+        if (c === 32 || (c >= 9 && c <= 13)) break;
+      }
       this.countKey(bytes, wordStart, i - wordStart, h);
       words++;
     }

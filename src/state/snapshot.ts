@@ -85,38 +85,25 @@ export async function exportSnapshot(
       headerLine,
       Buffer.from(`sha256 ${header.sha256}\n`),
     ]);
-    if ('path' in output && !isRegularOrAbsent(output.path)) {
+    const writeAll = async (write: (chunk: Buffer) => Promise<void>) => {
+      await write(head);
+      await copyInto(image, write, payloadBytes, progress);
+    };
+    if (!('path' in output)) {
+      await writeAll(output.write);
+    } else if (!isRegularOrAbsent(output.path)) {
       // A FIFO or a device: write straight into it (a rename would replace it).
-      const fd = openSync(output.path, 'w');
-      try {
-        writeSync(fd, head);
-        await copyInto(image, (chunk) => {
-          writeSync(fd, chunk);
-          return Promise.resolve();
-        }, payloadBytes, progress);
-      } finally {
-        closeSync(fd);
-      }
-    } else if ('path' in output) {
+      await writeToFile(output.path, writeAll, false);
+    } else {
+      // The file appears only complete: temporary file, fsync, rename.
       const partial = `${output.path}.partial-${process.pid}`;
-      const fd = openSync(partial, 'w');
       try {
-        writeSync(fd, head);
-        await copyInto(image, (chunk) => {
-          writeSync(fd, chunk);
-          return Promise.resolve();
-        }, payloadBytes, progress);
-        fsyncSync(fd);
+        await writeToFile(partial, writeAll, true);
       } catch (err) {
-        closeSync(fd);
         rmSync(partial, { force: true });
         throw err;
       }
-      closeSync(fd);
       renameSync(partial, output.path);
-    } else {
-      await output.write(head);
-      await copyInto(image, output.write, payloadBytes, progress);
     }
     return header;
   } finally {
@@ -294,6 +281,23 @@ function describePayload(image: string): { schemaVersion: number; jobs: Snapshot
     throw new RuntimeFailure(`cannot read the exported image: ${(err as Error).message}`);
   } finally {
     db.close();
+  }
+}
+
+async function writeToFile(
+  path: string,
+  writeAll: (write: (chunk: Buffer) => Promise<void>) => Promise<void>,
+  sync: boolean,
+): Promise<void> {
+  const fd = openSync(path, 'w');
+  try {
+    await writeAll((chunk) => {
+      writeSync(fd, chunk);
+      return Promise.resolve();
+    });
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -3,23 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'statesync.js');
 const WINDOW_MS = 10_000;
 const LATENESS_MS = 5_000;
 const BASE = Date.UTC(2026, 0, 1);
-
-/** mulberry32: a seeded generator so every run tests the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Rec {
   time: number;
@@ -29,7 +18,7 @@ interface Rec {
 
 /** Records in arrival order; event times run forward and are shuffled back by up to `jitter` ms. */
 function generate(n: number, jitter: number, seed: number): Rec[] {
-  const rand = prng(seed);
+  const rand = seededRandom(seed);
   const out: Rec[] = [];
   for (let i = 0; i < n; i++) {
     out.push({
