@@ -10,6 +10,8 @@ export interface DeltaColumns {
   readonly sumLows: Float64Array | null;
   readonly mins: Float64Array | null;
   readonly maxs: Float64Array | null;
+  /** The keys still encoded (UTF-8, NUL-separated), when they come from the database: merging can skip decoding. */
+  readonly keyBlob?: Uint8Array;
 }
 
 /** One result row: key and reduced value (a bigint only for exact integer sums beyond 2^53). */

@@ -86,7 +86,24 @@ export class WordCountTable implements DeltaColumns {
     tally.lines += lines;
   }
 
-  private countKey(bytes: Uint8Array, start: number, length: number, hash: number): void {
+  /**
+   * Adds committed counts whose keys are still encoded (UTF-8, NUL-separated):
+   * a finalization merges deltas without making a string per key per delta.
+   */
+  addEncodedCounts(keyBlob: Uint8Array, counts: Float64Array, size: number): void {
+    let start = 0;
+    for (let k = 0; k < size; k++) {
+      let end = keyBlob.indexOf(0, start);
+      if (end < 0) end = keyBlob.length;
+      if (end === keyBlob.length && k !== size - 1) throw new Error(`delta keys end after ${k + 1} of ${size} keys`);
+      let h = FNV_OFFSET;
+      for (let i = start; i < end; i++) h = Math.imul(h ^ keyBlob[i]!, FNV_PRIME);
+      this.countKey(keyBlob, start, end - start, h, counts[k]!);
+      start = end + 1;
+    }
+  }
+
+  private countKey(bytes: Uint8Array, start: number, length: number, hash: number, n = 1): void {
     const slots = this.slots;
     const mask = this.mask;
     let idx = hash & mask;
@@ -95,12 +112,12 @@ export class WordCountTable implements DeltaColumns {
       if (slot === EMPTY) break;
       const e = slot - 1;
       if (this.hashes[e] === hash && this.keyLengths[e] === length && this.sameBytes(e, bytes, start, length)) {
-        this.counts[e]! += 1;
+        this.counts[e]! += n;
         return;
       }
       idx = (idx + 1) & mask;
     }
-    this.insert(idx, bytes, start, length, hash);
+    this.insert(idx, bytes, start, length, hash, n);
   }
 
   private sameBytes(e: number, bytes: Uint8Array, start: number, length: number): boolean {
@@ -112,7 +129,7 @@ export class WordCountTable implements DeltaColumns {
     return true;
   }
 
-  private insert(idx: number, bytes: Uint8Array, start: number, length: number, hash: number): void {
+  private insert(idx: number, bytes: Uint8Array, start: number, length: number, hash: number, n: number): void {
     const e = this.entries;
     if (e === this.counts.length) this.growEntries();
     if (this.arenaUsed + length > this.arena.length) this.growArena(length);
@@ -120,7 +137,7 @@ export class WordCountTable implements DeltaColumns {
     this.keyStarts[e] = this.arenaUsed;
     this.keyLengths[e] = length;
     this.hashes[e] = hash;
-    this.counts[e] = 1;
+    this.counts[e] = n;
     this.arenaUsed += length;
     this.slots[idx] = e + 1;
     this.entries = e + 1;

@@ -35,11 +35,18 @@ export function decodeDelta(row: {
   maxs: Buffer | null;
 }): DeltaColumns {
   const n = row.key_count;
-  const keys = n === 0 ? [] : row.keys.toString('utf8').split('\0');
-  if (keys.length !== n) throw new Error(`delta row holds ${keys.length} keys, expected ${n}`);
+  let keys: string[] | null = null;
   return {
     size: n,
-    keys,
+    keyBlob: row.keys,
+    // Decoded on first use only: a count finalization merges the encoded keys directly.
+    get keys(): string[] {
+      if (keys === null) {
+        keys = n === 0 ? [] : row.keys.toString('utf8').split('\0');
+        if (keys.length !== n) throw new Error(`delta row holds ${keys.length} keys, expected ${n}`);
+      }
+      return keys;
+    },
     counts: column(row.counts, n),
     sums: row.sums ? column(row.sums, n) : null,
     sumLows: row.sum_lows ? column(row.sum_lows, n) : null,
