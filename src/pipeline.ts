@@ -34,6 +34,8 @@ export interface StreamDeps {
   /** This process, as a worker, and how to tell other workers' liveness. */
   readonly liveness: Liveness;
   readonly pid: number;
+  /** Told how far a file of known size has been read (for a progress bar on a terminal). */
+  readonly progress?: (label: string, bytesRead: number, totalBytes: number) => void;
 }
 
 export interface RunSummary {
@@ -329,9 +331,12 @@ export class StreamJob {
     };
     this.active.add(source);
     try {
+      let bytesRead = readFrom;
       for await (const chunk of source.read(readFrom, onRestart)) {
         framer.push(chunk);
         entry.toOffset = framer.offset;
+        bytesRead += chunk.length;
+        if (source.size !== null) this.deps.progress?.(source.label, bytesRead, source.size);
         if (this.failure !== null || this.stopReason !== null) break;
         this.afterChunk();
       }

@@ -22,10 +22,15 @@ export async function runStreamCommand(
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
     const lateFile = config.lateOutput === null ? null : openLateOutput(config.lateOutput);
+    const bar = config.output.quiet ? null : fileProgressBar();
     job = new StreamJob(config, {
       store,
       clock: clockFromEnv(),
-      publish: (result) => output.publish(result),
+      publish: (result) => {
+        bar?.clear();
+        output.publish(result);
+      },
+      ...(bar === null ? {} : { progress: bar.update }),
       note,
       pid: process.pid,
       liveness: localLiveness(config.workerTimeoutMs),
@@ -45,6 +50,7 @@ export async function runStreamCommand(
     process.on('SIGTERM', onTerm);
     try {
       const summary = await running.run();
+      bar?.clear();
       await output.finish();
       if (lateFile !== null) await lateFile.finish();
       if (summary.duplicates > 0) {
@@ -91,6 +97,37 @@ function openLateOutput(path: string): { stream: WriteStream; finish: () => Prom
         if (failure !== null || stream.destroyed) report();
         else stream.end(report);
       }),
+  };
+}
+
+/**
+ * Counting files on a terminal: bytes read of the total and MB/s on stderr,
+ * redrawn at most five times a second; never on a pipe (nor with --quiet).
+ */
+function fileProgressBar(): { update: (label: string, done: number, total: number) => void; clear: () => void } | null {
+  if (process.stderr.isTTY !== true) return null;
+  const started = Date.now();
+  let lastDraw = 0;
+  let shown = false;
+  return {
+    update: (label, done, total) => {
+      const now = Date.now();
+      if (now - lastDraw < 200 && done < total) return;
+      lastDraw = now;
+      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+      const width = 24;
+      const filled = Math.round((pct / 100) * width);
+      const rate = done / 1e6 / Math.max(0.001, (now - started) / 1000);
+      process.stderr.write(
+        `\r\x1b[K${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct}% ` +
+          `${(done / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB ${rate.toFixed(1)} MB/s`,
+      );
+      shown = true;
+    },
+    clear: () => {
+      if (shown) process.stderr.write('\r\x1b[K');
+      shown = false;
+    },
   };
 }
 
