@@ -338,7 +338,7 @@ export class StreamJob {
         bytesRead += chunk.length;
         if (source.size !== null) this.deps.progress?.(source.label, bytesRead, source.size);
         if (this.failure !== null || this.stopReason !== null) break;
-        this.afterChunk();
+        this.commitAndFinalizeWhenDue();
       }
       // A final unterminated line counts at a real end of input. On an interrupted read a
       // replayable source leaves it to the rerun; any other source would lose it, so it counts now.
@@ -383,7 +383,7 @@ export class StreamJob {
         framer.push(chunk);
         entry.toOffset += chunk.length;
         if (this.failure !== null) return;
-        this.afterChunk();
+        this.commitAndFinalizeWhenDue();
       }
       // A clean close ends the last line even without a newline; a reset drops it.
       if (connection.closedCleanly()) framer.end();
@@ -393,8 +393,8 @@ export class StreamJob {
     }
   }
 
-  private afterChunk(): void {
-    const now = this.deps.clock.now();
+  /** Commits when the interval is up and finalizes what is due (after each chunk and on every tick). */
+  private commitAndFinalizeWhenDue(now = this.deps.clock.now()): void {
     if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
     if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
   }
@@ -549,8 +549,7 @@ export class StreamJob {
     try {
       const now = this.deps.clock.now();
       if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
-      if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-      if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
+      this.commitAndFinalizeWhenDue(now);
       if (now >= this.nextCompaction) {
         // Keeps a long-running stream's database bounded: results past retention, expired ids.
         this.deps.store.compact(now, null);

@@ -507,7 +507,7 @@ export class StateStore {
   }
 
   /** Starts of the job's open windows that end at or before `time`, oldest first. */
-  openWindowsEndingBy(job: string, time: number): number[] {
+  private openWindowsEndingBy(job: string, time: number): number[] {
     return this.db
       .prepare('SELECT DISTINCT window_start FROM deltas WHERE job = ? AND window_end <= ? ORDER BY window_start')
       .pluck()
