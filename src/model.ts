@@ -29,5 +29,5 @@ export interface WindowResult {
   readonly rows: readonly ResultRow[];
 }
 
-/** Turns merged partials of one window into ordered rows (supplied by the reduction in use). */
-export type Summarizer = (parts: readonly DeltaColumns[]) => ResultRow[];
+/** Merges the partials of one window, read one at a time, into rows (supplied by the reduction in use). */
+export type Summarizer = (parts: Iterable<DeltaColumns>) => ResultRow[];

@@ -587,6 +587,7 @@ export class StreamJob {
     const now = this.deps.clock.now();
     const { store, liveness } = this.deps;
     const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now);
+    for (const result of published) this.pending.delete(result.start);
     this.nextFire = store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
     if (this.watermark(now) >= this.nextFire) this.nextFinalizeAttempt = now + Math.min(this.config.commitIntervalMs, 1000);
     this.publishAll(published);
@@ -635,11 +636,15 @@ export class StreamJob {
       }
     }
     const worker = this.beat(now);
-    if (this.pending.size === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0 && this.pendingRecords === 0) {
+    const windows: WindowDelta[] = [];
+    for (const [start, table] of this.pending) {
+      const delta = table instanceof WordCountTable ? table.unsettled() : table;
+      if (delta.size > 0) windows.push({ start, end: start + this.config.windowMs, delta });
+    }
+    if (windows.length === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0 && this.pendingRecords === 0) {
       this.deps.store.heartbeat(worker, now);
       return;
     }
-    const windows = [...this.pending].map(([start, delta]) => ({ start, end: start + this.config.windowMs, delta }));
     const batch = this.dedupeBatch;
     let outcome;
     try {
@@ -688,13 +693,26 @@ export class StreamJob {
       p.fromOffset = p.toOffset;
       p.lines = 0;
     }
-    this.pending = new Map();
+    this.pending = this.settledTablesStillInUse();
     this.table = null;
     this.tableStart = NaN;
     this.tableEnd = -Infinity;
     this.pendingRecords = 0;
     this.pendingRejected = 0;
     this.pendingLate = 0;
+  }
+
+  /**
+   * After a commit: word-count tables that took words this interval stay, so
+   * the next commit sends only the keys that moved and no key is inserted
+   * twice; a table that took none is done with and freed.
+   */
+  private settledTablesStillInUse(): Map<number, WindowTable> {
+    const kept = new Map<number, WindowTable>();
+    for (const [start, table] of this.pending) {
+      if (table instanceof WordCountTable && table.settle()) kept.set(start, table);
+    }
+    return kept;
   }
 }
 

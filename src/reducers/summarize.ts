@@ -5,8 +5,8 @@ import type { Reducer } from './reducers.js';
 
 /** Merges a window's partials and reduces them to rows, in no particular order (sinks order them for display). */
 export function summarizerFor(reducer: Reducer): Summarizer {
-  return (parts: readonly DeltaColumns[]): ResultRow[] => {
-    if (!reducer.needsValue && parts.every((p) => p.keyBlob !== undefined)) return mergeEncodedCounts(parts);
+  return (parts: Iterable<DeltaColumns>): ResultRow[] => {
+    if (!reducer.needsValue) return mergeCounts(parts);
     const merged = new PartialTable(reducer.needsValue, 1024);
     for (const part of parts) {
       for (let i = 0; i < part.size; i++) {
@@ -30,11 +30,11 @@ export function summarizerFor(reducer: Reducer): Summarizer {
 }
 
 /** Counts straight from the committed blobs: keys are hashed as bytes and decoded once, for the result. */
-function mergeEncodedCounts(parts: readonly DeltaColumns[]): ResultRow[] {
-  const merged = new WordCountTable(Math.max(1024, ...parts.map((p) => p.size)));
-  for (const part of parts) merged.addEncodedCounts(part.keyBlob!, part.counts, part.size);
-  const keys = merged.keys;
-  const rows = new Array<ResultRow>(merged.size);
-  for (let i = 0; i < merged.size; i++) rows[i] = [keys[i]!, merged.counts[i]!];
-  return rows;
+function mergeCounts(parts: Iterable<DeltaColumns>): ResultRow[] {
+  const merged = new WordCountTable(1024);
+  for (const part of parts) {
+    const keyBlob = part.keyBlob ?? Buffer.from(part.keys.slice(0, part.size).join('\0'), 'utf8');
+    merged.addEncodedCounts(keyBlob, part.counts, part.size);
+  }
+  return merged.rows();
 }

@@ -1,59 +1,59 @@
-import type { DeltaColumns } from '../model.js';
+import type { DeltaColumns, ResultRow } from '../model.js';
 import type { WordTally } from '../records/words.js';
 
-const EMPTY = 0;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
+
+// A record in the arena, 8-byte aligned: count since the last settle (f64), key
+// length (i32), then the key's UTF-8 bytes. Records are addressed in 8-byte units.
+const LENGTH = 2; // i32 offset of the key length
+const KEY = 12; // byte offset of the key
+const EMPTY = 0;
 
 /**
  * The word-count hot path: splits UTF-8 bytes on ASCII whitespace and counts
  * each word in an open-addressing hash table keyed by the word's bytes. No
- * string is made per word; a key is decoded once, when the table is read at
- * commit time. Splitting bytes equals splitting the decoded text, because
- * UTF-8 never uses bytes below 0x80 inside a multi-byte character.
+ * string is made per word; a key is decoded once, when the table is read.
+ * Splitting bytes equals splitting the decoded text, because UTF-8 never uses
+ * bytes below 0x80 inside a multi-byte character.
+ *
+ * Laid out for the cache: a slot holds the key's hash beside its record, and
+ * a record holds its count beside its key bytes, so a repeated word touches
+ * two cache lines. The table lives as long as its window receives words:
+ * `settle()` zeroes the counts after a commit but keeps the keys, so the next
+ * commit writes only the keys that moved and no key is inserted again.
  */
-export class WordCountTable implements DeltaColumns {
-  readonly sums = null;
-  readonly sumLows = null;
-  readonly mins = null;
-  readonly maxs = null;
-  counts: Float64Array;
+export class WordCountTable {
+  /** [hash, record unit + 1] pairs; 0 marks an empty slot. */
   private slots: Int32Array;
-  private mask: number;
-  private hashes: Int32Array;
-  private keyStarts: Int32Array;
-  private keyLengths: Int32Array;
-  private arena: Buffer;
-  private arenaUsed = 0;
+  private slotMask: number;
+  private arena!: Buffer;
+  private arenaF64!: Float64Array;
+  private arenaI32!: Int32Array;
+  /** Bytes of the arena in use; always a multiple of 8. */
+  private used = 0;
   private entries = 0;
-  private decoded: string[] | null = null;
 
   constructor(capacity = 4096) {
     const slotCount = nextPowerOfTwo(capacity * 2);
-    this.slots = new Int32Array(slotCount);
-    this.mask = slotCount - 1;
-    this.hashes = new Int32Array(capacity);
-    this.keyStarts = new Int32Array(capacity);
-    this.keyLengths = new Int32Array(capacity);
-    this.counts = new Float64Array(capacity);
-    this.arena = Buffer.allocUnsafe(capacity * 8);
+    this.slots = new Int32Array(slotCount * 2);
+    this.slotMask = slotCount * 2 - 1;
+    this.useArena(new ArrayBuffer(capacity * 24));
   }
 
   get size(): number {
     return this.entries;
   }
 
-  /** Keys in slot order, decoded on first access after the last change. */
-  get keys(): readonly string[] {
-    if (this.decoded === null || this.decoded.length !== this.entries) {
-      const keys = new Array<string>(this.entries);
-      for (let e = 0; e < this.entries; e++) {
-        const start = this.keyStarts[e]!;
-        keys[e] = this.arena.toString('utf8', start, start + this.keyLengths[e]!);
-      }
-      this.decoded = keys;
+  /** Every key and its count since the last settle, in first-seen order. */
+  rows(): ResultRow[] {
+    const rows = new Array<ResultRow>(this.entries);
+    let e = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      const key = this.arena.toString('utf8', unit * 8 + KEY, unit * 8 + KEY + this.arenaI32[unit * 2 + LENGTH]!);
+      rows[e++] = [key, this.arenaF64[unit]!];
     }
-    return this.decoded;
+    return rows;
   }
 
   /** Counts every word in bytes[start, end) and adds words and lines seen to `tally`. */
@@ -78,7 +78,7 @@ export class WordCountTable implements DeltaColumns {
         c = bytes[i]!;
         if (c === 32 || (c >= 9 && c <= 13)) break;
       }
-      this.countKey(bytes, wordStart, i - wordStart, h);
+      this.countKey(bytes, wordStart, i - wordStart, h, 1);
       words++;
     }
     if (end > start && bytes[end - 1] !== 10) lines++;
@@ -103,78 +103,140 @@ export class WordCountTable implements DeltaColumns {
     }
   }
 
-  private countKey(bytes: Uint8Array, start: number, length: number, hash: number, n = 1): void {
-    const slots = this.slots;
-    const mask = this.mask;
-    let idx = hash & mask;
-    for (;;) {
-      const slot = slots[idx]!;
-      if (slot === EMPTY) break;
-      const e = slot - 1;
-      if (this.hashes[e] === hash && this.keyLengths[e] === length && this.sameBytes(e, bytes, start, length)) {
-        this.counts[e]! += n;
-        return;
+  /** The keys counted since the last `settle()` and their counts, keys encoded as a delta row stores them. */
+  unsettled(): DeltaColumns {
+    const f64 = this.arenaF64;
+    const i32 = this.arenaI32;
+    let size = 0;
+    let keyBytes = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      if (f64[unit] !== 0) {
+        size++;
+        keyBytes += i32[unit * 2 + LENGTH]!;
       }
-      idx = (idx + 1) & mask;
+    }
+    const keyBlob = Buffer.allocUnsafe(size === 0 ? 0 : keyBytes + size - 1);
+    const counts = new Float64Array(size);
+    const arena = this.arena;
+    let k = 0;
+    let at = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      if (f64[unit] === 0) continue;
+      if (k > 0) keyBlob[at++] = 0;
+      const from = unit * 8 + KEY;
+      const to = from + i32[unit * 2 + LENGTH]!;
+      for (let b = from; b < to; b++) keyBlob[at++] = arena[b]!;
+      counts[k++] = f64[unit]!;
+    }
+    return deltaOf(keyBlob, counts, size);
+  }
+
+  /** Zeroes every count once committed; returns whether any key had been counted since the last settle. */
+  settle(): boolean {
+    const f64 = this.arenaF64;
+    let counted = false;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      if (f64[unit] !== 0) {
+        f64[unit] = 0;
+        counted = true;
+      }
+    }
+    return counted;
+  }
+
+  private countKey(bytes: Uint8Array, start: number, length: number, hash: number, n: number): void {
+    const slots = this.slots;
+    const mask = this.slotMask;
+    let idx = (hash << 1) & mask;
+    for (;;) {
+      const ref = slots[idx + 1]!;
+      if (ref === EMPTY) break;
+      if (slots[idx] === hash) {
+        const unit = ref - 1;
+        if (this.arenaI32[unit * 2 + LENGTH] === length && this.sameBytes(unit * 8 + KEY, bytes, start, length)) {
+          this.arenaF64[unit]! += n;
+          return;
+        }
+      }
+      idx = (idx + 2) & mask;
     }
     this.insert(idx, bytes, start, length, hash, n);
   }
 
-  private sameBytes(e: number, bytes: Uint8Array, start: number, length: number): boolean {
+  private sameBytes(at: number, bytes: Uint8Array, start: number, length: number): boolean {
     const arena = this.arena;
-    const keyStart = this.keyStarts[e]!;
     for (let k = 0; k < length; k++) {
-      if (arena[keyStart + k] !== bytes[start + k]) return false;
+      if (arena[at + k] !== bytes[start + k]) return false;
     }
     return true;
   }
 
   private insert(idx: number, bytes: Uint8Array, start: number, length: number, hash: number, n: number): void {
-    const e = this.entries;
-    if (e === this.counts.length) this.growEntries();
-    if (this.arenaUsed + length > this.arena.length) this.growArena(length);
-    this.arena.set(bytes.subarray(start, start + length), this.arenaUsed);
-    this.keyStarts[e] = this.arenaUsed;
-    this.keyLengths[e] = length;
-    this.hashes[e] = hash;
-    this.counts[e] = n;
-    this.arenaUsed += length;
-    this.slots[idx] = e + 1;
-    this.entries = e + 1;
+    const recordBytes = (KEY + length + 7) & ~7;
+    if (this.used + recordBytes > this.arena.length) this.growArena(recordBytes);
+    const unit = this.used / 8;
+    this.arenaF64[unit] = n;
+    this.arenaI32[unit * 2 + LENGTH] = length;
+    const arena = this.arena;
+    const at = this.used + KEY;
+    for (let k = 0; k < length; k++) arena[at + k] = bytes[start + k]!;
+    this.used += recordBytes;
+    this.slots[idx] = hash;
+    this.slots[idx + 1] = unit + 1;
+    this.entries++;
     // Keep the load factor at or below one half so probes stay short.
-    if (this.entries * 2 > this.slots.length) this.rehash();
+    if (this.entries * 4 > this.slots.length) this.rehash();
   }
 
-  private growEntries(): void {
-    const capacity = this.counts.length * 2;
-    this.hashes = grow(this.hashes, new Int32Array(capacity));
-    this.keyStarts = grow(this.keyStarts, new Int32Array(capacity));
-    this.keyLengths = grow(this.keyLengths, new Int32Array(capacity));
-    this.counts = grow(this.counts, new Float64Array(capacity));
+  private recordUnits(unit: number): number {
+    return (KEY + this.arenaI32[unit * 2 + LENGTH]! + 7) >>> 3;
+  }
+
+  private useArena(buffer: ArrayBuffer): void {
+    this.arena = Buffer.from(buffer);
+    this.arenaF64 = new Float64Array(buffer);
+    this.arenaI32 = new Int32Array(buffer);
   }
 
   private growArena(needed: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + needed));
-    this.arena.copy(next, 0, 0, this.arenaUsed);
-    this.arena = next;
+    const next = new ArrayBuffer(Math.max(this.arena.length * 2, this.used + needed));
+    new Uint8Array(next).set(this.arena.subarray(0, this.used));
+    this.useArena(next);
   }
 
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2);
     const mask = slots.length - 1;
-    for (let e = 0; e < this.entries; e++) {
-      let idx = this.hashes[e]! & mask;
-      while (slots[idx] !== EMPTY) idx = (idx + 1) & mask;
-      slots[idx] = e + 1;
+    for (let i = 0; i < old.length; i += 2) {
+      const ref = old[i + 1]!;
+      if (ref === EMPTY) continue;
+      let idx = (old[i]! << 1) & mask;
+      while (slots[idx + 1] !== EMPTY) idx = (idx + 2) & mask;
+      slots[idx] = old[i]!;
+      slots[idx + 1] = ref;
     }
     this.slots = slots;
-    this.mask = mask;
+    this.slotMask = mask;
   }
 }
 
-function grow<T extends Int32Array | Float64Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
+/** A delta whose keys stay encoded until someone reads them as strings. */
+function deltaOf(keyBlob: Buffer, counts: Float64Array, size: number): DeltaColumns {
+  let keys: string[] | null = null;
+  return {
+    size,
+    keyBlob,
+    get keys(): string[] {
+      keys ??= size === 0 ? [] : keyBlob.toString('utf8').split('\0');
+      return keys;
+    },
+    counts,
+    sums: null,
+    sumLows: null,
+    mins: null,
+    maxs: null,
+  };
 }
 
 function nextPowerOfTwo(n: number): number {

@@ -10,15 +10,18 @@ export function encodeDelta(d: DeltaColumns): {
   maxs: Buffer | null;
 } {
   const n = d.size;
-  const keys = Buffer.from(d.keys.length === n ? d.keys.join('\0') : d.keys.slice(0, n).join('\0'), 'utf8');
   return {
-    keys,
+    keys: d.keyBlob !== undefined ? Buffer.from(d.keyBlob.buffer, d.keyBlob.byteOffset, d.keyBlob.byteLength) : joinKeys(d.keys, n),
     counts: floats(d.counts, n),
     sums: d.sums ? floats(d.sums, n) : null,
     sumLows: d.sumLows ? floats(d.sumLows, n) : null,
     mins: d.mins ? floats(d.mins, n) : null,
     maxs: d.maxs ? floats(d.maxs, n) : null,
   };
+}
+
+function joinKeys(keys: readonly string[], n: number): Buffer {
+  return Buffer.from(keys.length === n ? keys.join('\0') : keys.slice(0, n).join('\0'), 'utf8');
 }
 
 function floats(column: Float64Array, n: number): Buffer {

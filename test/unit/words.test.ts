@@ -32,6 +32,15 @@ function total(counts: Map<string, number>): number {
 }
 
 /** Reads any DeltaColumns into a Map, checking its shape on the way. */
+/** A WordCountTable's rows as a map, checking each key appears once. */
+function tableToMap(table: WordCountTable): Map<string, number> {
+  const rows = table.rows();
+  expect(rows.length).toBe(table.size);
+  const map = new Map(rows as Array<[string, number]>);
+  expect(map.size).toBe(rows.length);
+  return map;
+}
+
 function columnsToMap(columns: DeltaColumns): Map<string, number> {
   expect(columns.keys.length).toBe(columns.size);
   expect(columns.counts.length).toBeGreaterThanOrEqual(columns.size);
@@ -188,13 +197,18 @@ describe('countWords', () => {
 // ---- WordCountTable -------------------------------------------------------------------------
 
 describe('WordCountTable', () => {
-  it('is an empty DeltaColumns before any word', () => {
+  it('is empty before any word: no rows, an empty delta', () => {
     const table = new WordCountTable();
     expect(table.size).toBe(0);
-    expect(table.keys).toEqual([]);
-    expect(table.sums).toBeNull();
-    expect(table.mins).toBeNull();
-    expect(table.maxs).toBeNull();
+    expect(table.rows()).toEqual([]);
+    const delta = table.unsettled();
+    expect(delta.size).toBe(0);
+    expect(delta.keys).toEqual([]);
+    expect(delta.keyBlob).toEqual(Buffer.alloc(0));
+    expect(delta.sums).toBeNull();
+    expect(delta.mins).toBeNull();
+    expect(delta.maxs).toBeNull();
+    expect(table.settle()).toBe(false);
   });
 
   it('counts the Flink word-count example', () => {
@@ -202,7 +216,7 @@ describe('WordCountTable', () => {
     const tally: WordTally = { words: 0, lines: 0 };
     const bytes = Buffer.from('to be or not to be\nthat is the question\n');
     table.addWords(bytes, 0, bytes.length, tally);
-    expect(columnsToMap(table)).toEqual(
+    expect(tableToMap(table)).toEqual(
       new Map([['to', 2], ['be', 2], ['or', 1], ['not', 1], ['that', 1], ['is', 1], ['the', 1], ['question', 1]]),
     );
     expect(tally).toEqual({ words: 10, lines: 2 });
@@ -212,8 +226,7 @@ describe('WordCountTable', () => {
     const table = new WordCountTable();
     const bytes = Buffer.from('b a b c a b\n');
     table.addWords(bytes, 0, bytes.length, { words: 0, lines: 0 });
-    expect(table.keys).toEqual(['b', 'a', 'c']);
-    expect([...table.counts.subarray(0, table.size)]).toEqual([3, 2, 1]);
+    expect(table.rows()).toEqual([['b', 3], ['a', 2], ['c', 1]]);
   });
 
   it('reads only bytes[start, end): a word cut by the region end is not extended by the bytes after it', () => {
@@ -222,7 +235,7 @@ describe('WordCountTable', () => {
     const tally: WordTally = { words: 0, lines: 0 };
     table.addWords(bytes, 3, 8, tally); // "hello"
     table.addWords(bytes, 8, 14, tally); // " world"
-    expect(columnsToMap(table)).toEqual(new Map([['hello', 1], ['world', 1]]));
+    expect(tableToMap(table)).toEqual(new Map([['hello', 1], ['world', 1]]));
     expect(tally.words).toBe(2);
   });
 
@@ -233,7 +246,7 @@ describe('WordCountTable', () => {
     const table = new WordCountTable();
     const tally: WordTally = { words: 0, lines: 0 };
     table.addWords(all, start, end, tally);
-    expect(columnsToMap(table)).toEqual(new Map([['ÿ', 1], ['漢字', 2]]));
+    expect(tableToMap(table)).toEqual(new Map([['ÿ', 1], ['漢字', 2]]));
     expect(tally).toEqual({ words: 3, lines: 1 });
   });
 
@@ -251,7 +264,7 @@ describe('WordCountTable', () => {
     const bytes = Buffer.from(text);
     const table = new WordCountTable(2);
     table.addWords(bytes, 0, bytes.length, { words: 0, lines: 0 });
-    expectSameCounts(columnsToMap(table), naiveWordCount(text));
+    expectSameCounts(tableToMap(table), naiveWordCount(text));
     expect(table.size).toBe(words.length);
   });
 
@@ -266,7 +279,7 @@ describe('WordCountTable', () => {
       const tally: WordTally = { words: 0, lines: 0 };
       feedRegions(table, bytes, cuts, tally);
       const expected = naiveWordCount(text);
-      expectSameCounts(columnsToMap(table), expected);
+      expectSameCounts(tableToMap(table), expected);
       expect(tally.words).toBe(total(expected));
       expect(tally.lines).toBe(naiveLineCount(text));
     }
@@ -285,7 +298,7 @@ describe('WordCountTable', () => {
       const tally: WordTally = { words: 0, lines: 0 };
       feedRegions(table, bytes, cuts, tally);
       const expected = naiveWordCount(text);
-      expectSameCounts(columnsToMap(table), expected);
+      expectSameCounts(tableToMap(table), expected);
       expect(tally.words).toBe(total(expected));
     }
   });
@@ -300,7 +313,7 @@ describe('WordCountTable', () => {
     const counter = new MapCounter();
     const textTally: WordTally = { words: 0, lines: 0 };
     countWords(text, counter, textTally);
-    expectSameCounts(columnsToMap(table), counter.counts);
+    expectSameCounts(tableToMap(table), counter.counts);
     expect(byteTally).toEqual(textTally);
   });
 
@@ -329,29 +342,28 @@ describe('WordCountTable', () => {
     const expected = naiveWordCount(text);
     expect(expected.size).toBe(distinct);
     expect(table.size).toBe(distinct);
-    expectSameCounts(columnsToMap(table), expected);
+    expectSameCounts(tableToMap(table), expected);
     expect(tally.words).toBe(total(expected));
     expect(tally.lines).toBe(naiveLineCount(text));
     // Counting more of the same words after the growths still lands on the right entries.
     const again = Buffer.from(`${vocabulary[0]} ${vocabulary[distinct - 1]} ${vocabulary[distinct >> 1]}\n`);
     table.addWords(again, 0, again.length, tally);
-    const after = columnsToMap(table);
+    const after = tableToMap(table);
     expect(after.size).toBe(distinct);
     expect(after.get(vocabulary[0]!)).toBe(expected.get(vocabulary[0]!)! + 1);
     expect(after.get(vocabulary[distinct - 1]!)).toBe(expected.get(vocabulary[distinct - 1]!)! + 1);
     expect(after.get(vocabulary[distinct >> 1]!)).toBe(expected.get(vocabulary[distinct >> 1]!)! + 1);
   });
 
-  it('keys reflect words added after an earlier read of keys', () => {
+  it('rows reflect words added after an earlier read of rows', () => {
     const table = new WordCountTable();
     const tally: WordTally = { words: 0, lines: 0 };
     const first = Buffer.from('alpha beta\n');
     table.addWords(first, 0, first.length, tally);
-    expect(table.keys).toEqual(['alpha', 'beta']);
+    expect(table.rows()).toEqual([['alpha', 1], ['beta', 1]]);
     const second = Buffer.from('beta gamma\n');
     table.addWords(second, 0, second.length, tally);
-    expect(table.keys).toEqual(['alpha', 'beta', 'gamma']);
-    expect(columnsToMap(table)).toEqual(new Map([['alpha', 1], ['beta', 2], ['gamma', 1]]));
+    expect(table.rows()).toEqual([['alpha', 1], ['beta', 2], ['gamma', 1]]);
   });
 
   it('owns its key bytes: reusing the input buffer afterwards does not change the keys', () => {
@@ -359,6 +371,58 @@ describe('WordCountTable', () => {
     const bytes = Buffer.from('apple banana\n');
     table.addWords(bytes, 0, bytes.length, { words: 0, lines: 0 });
     bytes.fill(0x7a);
-    expect(table.keys).toEqual(['apple', 'banana']);
+    expect(table.rows()).toEqual([['apple', 1], ['banana', 1]]);
+    expect(table.unsettled().keys).toEqual(['apple', 'banana']);
+  });
+
+  it('unsettled() holds the keys counted since the last settle, NUL-joined as a delta row stores them', () => {
+    const table = new WordCountTable();
+    const tally: WordTally = { words: 0, lines: 0 };
+    const first = Buffer.from('to be or not to be\n');
+    table.addWords(first, 0, first.length, tally);
+    const delta = table.unsettled();
+    expect(delta.size).toBe(4);
+    expect(Buffer.from(delta.keyBlob!).toString('utf8')).toBe('to\0be\0or\0not');
+    expect(delta.keys).toEqual(['to', 'be', 'or', 'not']);
+    expect([...delta.counts]).toEqual([2, 2, 1, 1]);
+    expect(table.settle()).toBe(true);
+    // Keys stay after a settle; only what is counted next appears in the next delta.
+    expect(table.size).toBe(4);
+    expect(table.unsettled().size).toBe(0);
+    expect(table.settle()).toBe(false);
+    const second = Buffer.from('be café\n');
+    table.addWords(second, 0, second.length, tally);
+    const next = table.unsettled();
+    expect(next.keys).toEqual(['be', 'café']);
+    expect([...next.counts]).toEqual([1, 1]);
+    expect(table.size).toBe(5);
+  });
+
+  it('deltas taken between settles add up to the naive count, and merge back through addEncodedCounts', () => {
+    const random = seededRandom(7);
+    const vocabulary = vocabularyOf(random, 3_000);
+    const text = randomText(random, vocabulary, 40_000);
+    const bytes = Buffer.from(text);
+    const cuts = newlineCuts(bytes);
+    const table = new WordCountTable(2);
+    const merged = new WordCountTable(2);
+    const summed = new Map<string, number>();
+    let start = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      table.addWords(bytes, start, cut, { words: 0, lines: 0 });
+      start = cut;
+      if (random() < 0.05) {
+        const delta = table.unsettled();
+        for (let i = 0; i < delta.size; i++) summed.set(delta.keys[i]!, (summed.get(delta.keys[i]!) ?? 0) + delta.counts[i]!);
+        merged.addEncodedCounts(delta.keyBlob!, delta.counts, delta.size);
+        table.settle();
+      }
+    }
+    const last = table.unsettled();
+    merged.addEncodedCounts(last.keyBlob!, last.counts, last.size);
+    for (let i = 0; i < last.size; i++) summed.set(last.keys[i]!, (summed.get(last.keys[i]!) ?? 0) + last.counts[i]!);
+    const expected = naiveWordCount(text);
+    expectSameCounts(summed, expected);
+    expectSameCounts(tableToMap(merged), expected);
   });
 });
