@@ -496,7 +496,7 @@ async function main() {
   process.on('SIGINT', () => cleanupAndExit(130));
   process.on('SIGTERM', () => cleanupAndExit(143));
 
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'statesync.mjs'))) {
     log('bench: dist/ is missing; run `npm run build` first (npm run bench does).');
     cleanupAndExit(1);
   }

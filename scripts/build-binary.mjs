@@ -1,38 +1,25 @@
 // Builds dist/statesync: one executable holding Node, the bundled app and
 // better-sqlite3's native addon (Node's single-executable applications + postject).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundle, root } from './bundle.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const require = createRequire(import.meta.url);
-const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
 
-const bundle = join(dist, 'statesync.cjs');
-await build({
-  entryPoints: [join(root, 'src', 'cli', 'entry.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  outfile: bundle,
-  define: { STATESYNC_VERSION: JSON.stringify(version) },
-  // import.meta only appears on branches the CommonJS bundle never takes.
-  logOverride: { 'empty-import-meta': 'silent' },
-  logLevel: 'warning',
-});
+// Everything in one CommonJS file: inside the executable there is no node_modules to resolve from.
+const bundleFile = join(dist, 'statesync.cjs');
+await bundle('cjs', bundleFile);
 
 const blob = join(dist, 'statesync.blob');
 const seaConfig = join(dist, 'sea-config.json');
 writeFileSync(
   seaConfig,
   JSON.stringify({
-    main: bundle,
+    main: bundleFile,
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: false,

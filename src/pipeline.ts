@@ -8,13 +8,13 @@ import { describeSpec } from './records/specs.js';
 import { countWords, type WordTally } from './records/words.js';
 import { PartialTable } from './reducers/partial-table.js';
 import { reducerFor } from './reducers/reducers.js';
-import { summarizerFor } from './reducers/summarize.js';
+import { mergeCountsInto, summarizerFor } from './reducers/summarize.js';
 import { WordCountTable } from './reducers/word-count-table.js';
 import { openFileSource } from './sources/file.js';
 import type { Connection, NetworkSource, NetworkStats, Source } from './sources/source.js';
 import { connectSource, listenSource } from './sources/tcp.js';
 import { stdinSource } from './sources/stdin.js';
-import type { JobDefinition, Liveness, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/store.js';
+import type { JobDefinition, Liveness, LocalWindow, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/store.js';
 import { formatDuration } from './windows/duration.js';
 import { windowStartOf, type Clock } from './windows/tumbling.js';
 
@@ -106,6 +106,13 @@ export class StreamJob {
   private readonly byteWords: boolean;
   /** Uncommitted partials per window start. */
   private pending = new Map<number, WindowTable>();
+  /**
+   * For a word-count table: the delta rows it committed, whose sum its totals
+   * hold, so finalizing merges only the others' deltas. null once that no
+   * longer holds (a rejoin after being fenced out, a delta the store did not
+   * write as sent).
+   */
+  private ownDeltaIds = new Map<number, number[] | null>();
   private table: WindowTable | null = null;
   private tableStart = NaN;
   /** Processing time: the end of the window `table` belongs to. */
@@ -208,7 +215,8 @@ export class StreamJob {
       // End of input (or a clean stop): this worker holds nothing open any more. What no
       // other live worker still holds is finished now; the last worker finishes the rest.
       store.finishWorker(this.workerId, clock.now());
-      this.publishAll(store.finalizeReady(this.config.job, null, this.deps.liveness, this.summarize, clock.now()));
+      this.publishAll(store.finalizeReady(this.config.job, null, this.deps.liveness, this.summarize, clock.now(), this.heldWindow));
+      this.collapseHeldWindows();
     } finally {
       if (this.timer !== null) clearInterval(this.timer);
     }
@@ -586,8 +594,11 @@ export class StreamJob {
     this.commit();
     const now = this.deps.clock.now();
     const { store, liveness } = this.deps;
-    const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now);
-    for (const result of published) this.pending.delete(result.start);
+    const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now, this.heldWindow);
+    for (const { start } of published) {
+      this.pending.delete(start);
+      this.ownDeltaIds.delete(start);
+    }
     this.nextFire = store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
     if (this.watermark(now) >= this.nextFire) this.nextFinalizeAttempt = now + Math.min(this.config.commitIntervalMs, 1000);
     this.publishAll(published);
@@ -611,6 +622,8 @@ export class StreamJob {
       // The job may be gone too (a forced snapshot restore replaced the state).
       this.deps.store.ensureJob(this.config.job, jobDefinition(this.config), this.deps.clock.now(), this.config.retainMs);
       this.workerId = randomUUID();
+      // Deltas committed under the old id may be gone (a forced restore): merge from the database only.
+      for (const start of this.ownDeltaIds.keys()) this.ownDeltaIds.set(start, null);
       this.register();
       this.commitOnce();
     }
@@ -677,6 +690,7 @@ export class StreamJob {
       }
       throw err;
     }
+    this.recordOwnDeltas(windows, outcome.deltaIds);
     const duplicates = outcome.duplicates;
     // A window published early slipped in before this worker registered: skip it from now on.
     if (!this.eventTime && outcome.lateRecords > 0) this.loadEarlyFinalized();
@@ -711,9 +725,58 @@ export class StreamJob {
     const kept = new Map<number, WindowTable>();
     for (const [start, table] of this.pending) {
       if (table instanceof WordCountTable && table.settle()) kept.set(start, table);
+      else this.ownDeltaIds.delete(start);
     }
     return kept;
   }
+
+  /** Notes the delta row each word-count table's commit became; with --dedupe the store builds other deltas. */
+  private recordOwnDeltas(windows: readonly WindowDelta[], deltaIds: ReadonlyMap<number, number>): void {
+    for (const { start } of windows) {
+      if (!(this.pending.get(start) instanceof WordCountTable)) continue;
+      const id = deltaIds.get(start);
+      const ids = this.ownDeltaIds.has(start) ? this.ownDeltaIds.get(start)! : [];
+      this.ownDeltaIds.set(start, ids === null || id === undefined || this.config.dedupe !== null ? null : [...ids, id]);
+    }
+  }
+
+  /**
+   * At the end, for the windows another live worker will finalize: this
+   * worker's deltas of each become one row, summed here from memory while the
+   * others still read, so the last worker merges one row per worker.
+   */
+  private collapseHeldWindows(): void {
+    for (const [start, table] of this.pending) {
+      const ids = this.ownDeltaIds.get(start);
+      if (!(table instanceof WordCountTable) || ids === undefined || ids === null || ids.length < 2 || !table.isSettled()) continue;
+      table.countTotals();
+      const window = { start, end: start + this.config.windowMs, delta: table.unsettled() };
+      this.deps.store.collapseDeltas(this.config.job, window, this.workerId, ids, this.deps.clock.now());
+    }
+    this.pending.clear();
+    this.ownDeltaIds.clear();
+  }
+
+  /**
+   * A window this worker holds merged in memory: finalizing it merges only
+   * the other workers' deltas into the table, which is then used up.
+   */
+  private readonly heldWindow = (start: number): LocalWindow | null => {
+    const table = this.pending.get(start);
+    const ids = this.ownDeltaIds.get(start);
+    if (!(table instanceof WordCountTable) || ids === undefined || ids === null || !table.isSettled()) return null;
+    return {
+      workerId: this.workerId,
+      deltaIds: ids,
+      mergeRest: (others) => {
+        // Used up either way: if this finalization rolled back, a retry merges from the database alone.
+        this.pending.delete(start);
+        this.ownDeltaIds.delete(start);
+        table.countTotals();
+        return mergeCountsInto(table, others);
+      },
+    };
+  };
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

@@ -13,7 +13,7 @@ import { beforeAll, describe, test, type ExpectStatic } from 'vitest';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CASES_DIR = join(ROOT, 'fixtures', 'cli');
 const BIN = join(ROOT, 'bin', 'statesync.js');
-const ENTRY = join(ROOT, 'dist', 'cli', 'main.js');
+const ENTRY = join(ROOT, 'dist', 'statesync.mjs');
 const PROCESS_TIMEOUT_MS = 20_000;
 
 /** The clock start every case runs at; with --window 1d all records share one window. */

@@ -31,10 +31,14 @@ export function summarizerFor(reducer: Reducer): Summarizer {
 
 /** Counts straight from the committed blobs: keys are hashed as bytes and decoded once, for the result. */
 function mergeCounts(parts: Iterable<DeltaColumns>): ResultRow[] {
-  const merged = new WordCountTable(1024);
+  return mergeCountsInto(new WordCountTable(1024), parts);
+}
+
+/** Adds count deltas to `table` and gives its rows (the table is used up: it holds the result). */
+export function mergeCountsInto(table: WordCountTable, parts: Iterable<DeltaColumns>): ResultRow[] {
   for (const part of parts) {
     const keyBlob = part.keyBlob ?? Buffer.from(part.keys.slice(0, part.size).join('\0'), 'utf8');
-    merged.addEncodedCounts(keyBlob, part.counts, part.size);
+    table.addEncodedCounts(keyBlob, part.counts, part.size);
   }
-  return merged.rows();
+  return table.rows();
 }

@@ -5,9 +5,11 @@ const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
 // A record in the arena, 8-byte aligned: count since the last settle (f64), key
-// length (i32), then the key's UTF-8 bytes. Records are addressed in 8-byte units.
+// length (i32), key hash (i32), then the key's UTF-8 bytes. Records are addressed
+// in 8-byte units.
 const LENGTH = 2; // i32 offset of the key length
-const KEY = 12; // byte offset of the key
+const HASH = 3; // i32 offset of the key hash
+const KEY = 16; // byte offset of the key
 const EMPTY = 0;
 
 /**
@@ -17,14 +19,14 @@ const EMPTY = 0;
  * Splitting bytes equals splitting the decoded text, because UTF-8 never uses
  * bytes below 0x80 inside a multi-byte character.
  *
- * Laid out for the cache: a slot holds the key's hash beside its record, and
- * a record holds its count beside its key bytes, so a repeated word touches
- * two cache lines. The table lives as long as its window receives words:
+ * Laid out for the cache: a slot is 4 bytes (the record's place), and a
+ * record holds hash, length and count beside the key bytes, so a repeated
+ * word touches two cache lines. The table lives as long as its window receives words:
  * `settle()` zeroes the counts after a commit but keeps the keys, so the next
  * commit writes only the keys that moved and no key is inserted again.
  */
 export class WordCountTable {
-  /** [hash, record unit + 1] pairs; 0 marks an empty slot. */
+  /** Record unit + 1 per slot; 0 marks an empty slot. */
   private slots: Int32Array;
   private slotMask: number;
   private arena!: Buffer;
@@ -33,11 +35,13 @@ export class WordCountTable {
   /** Bytes of the arena in use; always a multiple of 8. */
   private used = 0;
   private entries = 0;
+  /** Counts settled so far, in first-seen order; made at the first settle. */
+  private totals: Float64Array | null = null;
 
   constructor(capacity = 4096) {
     const slotCount = nextPowerOfTwo(capacity * 2);
-    this.slots = new Int32Array(slotCount * 2);
-    this.slotMask = slotCount * 2 - 1;
+    this.slots = new Int32Array(slotCount);
+    this.slotMask = slotCount - 1;
     this.useArena(new ArrayBuffer(capacity * 24));
   }
 
@@ -131,12 +135,23 @@ export class WordCountTable {
     return deltaOf(keyBlob, counts, size);
   }
 
-  /** Zeroes every count once committed; returns whether any key had been counted since the last settle. */
+  /**
+   * Once the counts are committed: adds them to the keys' totals and zeroes
+   * them. Returns whether any key had been counted since the last settle.
+   */
   settle(): boolean {
+    if (this.totals === null || this.totals.length < this.entries) {
+      const totals = new Float64Array(Math.max(this.entries, 2 * (this.totals?.length ?? 0)));
+      if (this.totals !== null) totals.set(this.totals);
+      this.totals = totals;
+    }
     const f64 = this.arenaF64;
+    const totals = this.totals;
     let counted = false;
-    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+    let e = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit), e++) {
       if (f64[unit] !== 0) {
+        totals[e]! += f64[unit]!;
         f64[unit] = 0;
         counted = true;
       }
@@ -144,21 +159,38 @@ export class WordCountTable {
     return counted;
   }
 
+  /** Whether every count has been settled (nothing counted since the last settle). */
+  isSettled(): boolean {
+    const f64 = this.arenaF64;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) if (f64[unit] !== 0) return false;
+    return true;
+  }
+
+  /**
+   * Turns a settled table into the sum of everything it settled, so the
+   * window's other deltas can be merged on top; it is not settled again.
+   */
+  countTotals(): void {
+    if (!this.isSettled()) throw new Error('countTotals on a table with unsettled counts');
+    const f64 = this.arenaF64;
+    let e = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit), e++) f64[unit] = this.totals?.[e] ?? 0;
+  }
+
   private countKey(bytes: Uint8Array, start: number, length: number, hash: number, n: number): void {
     const slots = this.slots;
     const mask = this.slotMask;
-    let idx = (hash << 1) & mask;
+    const i32 = this.arenaI32;
+    let idx = hash & mask;
     for (;;) {
-      const ref = slots[idx + 1]!;
+      const ref = slots[idx]!;
       if (ref === EMPTY) break;
-      if (slots[idx] === hash) {
-        const unit = ref - 1;
-        if (this.arenaI32[unit * 2 + LENGTH] === length && this.sameBytes(unit * 8 + KEY, bytes, start, length)) {
-          this.arenaF64[unit]! += n;
-          return;
-        }
+      const unit = ref - 1;
+      if (i32[unit * 2 + HASH] === hash && i32[unit * 2 + LENGTH] === length && this.sameBytes(unit * 8 + KEY, bytes, start, length)) {
+        this.arenaF64[unit]! += n;
+        return;
       }
-      idx = (idx + 2) & mask;
+      idx = (idx + 1) & mask;
     }
     this.insert(idx, bytes, start, length, hash, n);
   }
@@ -177,15 +209,15 @@ export class WordCountTable {
     const unit = this.used / 8;
     this.arenaF64[unit] = n;
     this.arenaI32[unit * 2 + LENGTH] = length;
+    this.arenaI32[unit * 2 + HASH] = hash;
     const arena = this.arena;
     const at = this.used + KEY;
     for (let k = 0; k < length; k++) arena[at + k] = bytes[start + k]!;
     this.used += recordBytes;
-    this.slots[idx] = hash;
-    this.slots[idx + 1] = unit + 1;
+    this.slots[idx] = unit + 1;
     this.entries++;
     // Keep the load factor at or below one half so probes stay short.
-    if (this.entries * 4 > this.slots.length) this.rehash();
+    if (this.entries * 2 > this.slots.length) this.rehash();
   }
 
   private recordUnits(unit: number): number {
@@ -208,17 +240,18 @@ export class WordCountTable {
     const old = this.slots;
     const slots = new Int32Array(old.length * 2);
     const mask = slots.length - 1;
-    for (let i = 0; i < old.length; i += 2) {
-      const ref = old[i + 1]!;
+    const i32 = this.arenaI32;
+    for (let i = 0; i < old.length; i++) {
+      const ref = old[i]!;
       if (ref === EMPTY) continue;
-      let idx = (old[i]! << 1) & mask;
-      while (slots[idx + 1] !== EMPTY) idx = (idx + 2) & mask;
-      slots[idx] = old[i]!;
-      slots[idx + 1] = ref;
+      let idx = i32[(ref - 1) * 2 + HASH]! & mask;
+      while (slots[idx] !== EMPTY) idx = (idx + 1) & mask;
+      slots[idx] = ref;
     }
     this.slots = slots;
     this.slotMask = mask;
   }
+
 }
 
 /** A delta whose keys stay encoded until someone reads them as strings. */

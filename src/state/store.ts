@@ -65,7 +65,24 @@ export interface CommitOutcome {
   readonly lateRecords: number;
   /** Records skipped because their id was already applied (--dedupe). */
   readonly duplicates: number;
+  /** The delta row written for each window start (none for an empty or already finalized window). */
+  readonly deltaIds: ReadonlyMap<number, number>;
 }
+
+/**
+ * What a worker already holds merged in memory for one window: the deltas it
+ * committed itself (as `workerId`), and how to merge the rest into them. A
+ * finalization uses it only while `workerId` is still registered, so after a
+ * snapshot restore (which drops every registration) the database alone counts.
+ */
+export interface LocalWindow {
+  readonly workerId: string;
+  readonly deltaIds: readonly number[];
+  /** Merges the window's other deltas into what the worker holds and gives the rows. */
+  readonly mergeRest: Summarizer;
+}
+
+export type LocalWindows = (start: number) => LocalWindow | null;
 
 export interface WorkerInfo {
   readonly id: string;
@@ -247,9 +264,11 @@ export class StateStore {
   commit(batch: CommitBatch): CommitOutcome {
     let lateRecords = 0;
     let duplicates = 0;
+    const deltaIds = new Map<number, number>();
     this.write(() => {
       lateRecords = 0;
       duplicates = batch.duplicates ?? 0;
+      deltaIds.clear();
       if (batch.worker !== undefined) this.beat(batch.worker, batch.now);
       const getOffset = this.db.prepare('SELECT offset FROM sources WHERE job = ? AND source = ?').pluck();
       for (const s of batch.sources) {
@@ -282,7 +301,7 @@ export class StateStore {
           continue;
         }
         const blobs = encodeDelta(w.delta);
-        insertDelta.run(
+        const inserted = insertDelta.run(
           batch.job,
           w.start,
           w.end,
@@ -295,6 +314,7 @@ export class StateStore {
           blobs.maxs,
           batch.now,
         );
+        deltaIds.set(w.start, Number(inserted.lastInsertRowid));
       }
       const upsertSource = this.db.prepare(
         `INSERT INTO sources (job, source, kind, offset, lines, max_event_time, identity, clients, refused, updated_at)
@@ -326,7 +346,7 @@ export class StateStore {
           .run(records - lateRecords, batch.rejected, batch.late + lateRecords, duplicates, batch.job);
       }
     });
-    return { lateRecords, duplicates };
+    return { lateRecords, duplicates, deltaIds };
   }
 
   /** Marks each id new (1) or already applied and unexpired (0), and records the new ones. */
@@ -345,6 +365,32 @@ export class StateStore {
       accepted[i] = 1;
     }
     return accepted;
+  }
+
+  /**
+   * Replaces a worker's own deltas of an open window by one row, their sum,
+   * so whoever finalizes the window merges one row instead of one per commit.
+   * Does nothing unless every one of `ids` is still there and the worker is
+   * still registered (none of it finalized or restored away meanwhile).
+   */
+  collapseDeltas(job: string, window: WindowDelta, workerId: string, ids: readonly number[], now: number): void {
+    this.write(() => {
+      if (this.db.prepare('SELECT 1 FROM workers WHERE worker_id = ?').get(workerId) === undefined) return;
+      const idList = JSON.stringify(ids);
+      const present = this.db
+        .prepare('SELECT COUNT(*) FROM deltas WHERE job = ? AND window_start = ? AND id IN (SELECT value FROM json_each(?))')
+        .pluck()
+        .get(job, window.start, idList) as number;
+      if (present !== ids.length) return;
+      this.db.prepare('DELETE FROM deltas WHERE id IN (SELECT value FROM json_each(?))').run(idList);
+      const blobs = encodeDelta(window.delta);
+      this.db
+        .prepare(
+          `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, sum_lows, mins, maxs, committed_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(job, window.start, window.end, window.delta.size, blobs.keys, blobs.counts, blobs.sums, blobs.sumLows, blobs.mins, blobs.maxs, now);
+    });
   }
 
   /** Registers a running worker of the job. */
@@ -392,7 +438,14 @@ export class StateStore {
    * and hold nothing back. With no running worker left, every open window is
    * finished. One IMMEDIATE transaction; returns what this call published.
    */
-  finalizeReady(job: string, self: string | null, liveness: Liveness, summarize: Summarizer, now: number): WindowResult[] {
+  finalizeReady(
+    job: string,
+    self: string | null,
+    liveness: Liveness,
+    summarize: Summarizer,
+    now: number,
+    local: LocalWindows | null = null,
+  ): WindowResult[] {
     let published: WindowResult[] = [];
     this.write(() => {
       const running = this.db
@@ -406,7 +459,7 @@ export class StateStore {
         return !gone;
       });
       const limit = finalizationLimit(live);
-      published = this.finalizeWithin(job, limit, summarize, now);
+      published = this.finalizeWithin(job, limit, summarize, now, local);
     });
     return published;
   }
@@ -524,13 +577,13 @@ export class StateStore {
   finalizeUpTo(job: string, time: number, summarize: Summarizer, now: number): WindowResult[] {
     let published: WindowResult[] = [];
     this.write(() => {
-      published = this.finalizeWithin(job, time, summarize, now);
+      published = this.finalizeWithin(job, time, summarize, now, null);
     });
     return published;
   }
 
   /** The body of a finalization; runs inside the caller's write transaction. */
-  private finalizeWithin(job: string, time: number, summarize: Summarizer, now: number): WindowResult[] {
+  private finalizeWithin(job: string, time: number, summarize: Summarizer, now: number, local: LocalWindows | null): WindowResult[] {
     const published: WindowResult[] = [];
     const windows = this.openWindowsEndingBy(job, time);
     const insert = this.db.prepare(
@@ -538,8 +591,13 @@ export class StateStore {
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job, window_start) DO NOTHING`,
     );
     const drop = this.db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
+    const registered = this.db.prepare('SELECT 1 FROM workers WHERE worker_id = ?').pluck();
     for (const { start, end } of windows) {
-      const rows = summarize(this.windowDeltas(job, start));
+      const held = local?.(start) ?? null;
+      const rows =
+        held !== null && registered.get(held.workerId) !== undefined
+          ? held.mergeRest(this.windowDeltas(job, start, held.deltaIds))
+          : summarize(this.windowDeltas(job, start, []));
       const info = insert.run(job, start, end, now, rows.length, encodeRows(rows));
       drop.run(job, start);
       if (info.changes === 1) {
@@ -563,7 +621,7 @@ export class StateStore {
       end,
       state: 'open',
       seq: null,
-      rows: summarize(j)(this.windowDeltas(j, start)),
+      rows: summarize(j)(this.windowDeltas(j, start, [])),
     }));
   }
 
@@ -669,14 +727,15 @@ export class StateStore {
    * The window's deltas, read one row at a time as they are merged: a window
    * of a million keys committed every second never has all its deltas in
    * memory at once. The statement holds the connection until fully read.
+   * Rows in `except` (a worker's own, already merged in memory) are skipped.
    */
-  private *windowDeltas(job: string, start: number): Generator<DeltaColumns> {
+  private *windowDeltas(job: string, start: number, except: readonly number[]): Generator<DeltaColumns> {
     const rows = this.db
       .prepare(
         `SELECT key_count, keys, counts, sums, sum_lows, mins, maxs FROM deltas
-         WHERE job = ? AND window_start = ? ORDER BY id`,
+         WHERE job = ? AND window_start = ? AND id NOT IN (SELECT value FROM json_each(?)) ORDER BY id`,
       )
-      .iterate(job, start) as IterableIterator<{
+      .iterate(job, start, JSON.stringify(except)) as IterableIterator<{
       key_count: number;
       keys: Buffer;
       counts: Buffer;

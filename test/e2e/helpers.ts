@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the end-to-end tests: they spawn the real entry point
- * (bin/statesync.js over the compiled dist/) as child processes, the way a
+ * (bin/statesync.js over the bundled dist/statesync.mjs) as child processes, the way a
  * user's shell would, and read results back through the CLI itself.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -15,7 +15,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = join(repoRoot, 'bin', 'statesync.js');
 
-if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
+if (!existsSync(join(repoRoot, 'dist', 'statesync.mjs'))) {
   throw new Error(`${repoRoot}/dist is missing: run 'npm run build' before the end-to-end tests`);
 }
 
