@@ -595,9 +595,14 @@ export class StreamJob {
     const now = this.deps.clock.now();
     const { store, liveness } = this.deps;
     const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now, this.heldWindow);
-    for (const { start } of published) {
-      this.pending.delete(start);
-      this.ownDeltaIds.delete(start);
+    // Windows past the watermark are published now, by another worker already, or held by a slower
+    // one (whose finalization then merges from the database): their tables are no longer needed.
+    const watermark = this.watermark(now);
+    for (const start of this.pending.keys()) {
+      if (start + this.config.windowMs <= watermark) {
+        this.pending.delete(start);
+        this.ownDeltaIds.delete(start);
+      }
     }
     this.nextFire = store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
     if (this.watermark(now) >= this.nextFire) this.nextFinalizeAttempt = now + Math.min(this.config.commitIntervalMs, 1000);
@@ -707,7 +712,7 @@ export class StreamJob {
       p.fromOffset = p.toOffset;
       p.lines = 0;
     }
-    this.pending = this.settledTablesStillInUse();
+    this.pending = this.settledTables();
     this.table = null;
     this.tableStart = NaN;
     this.tableEnd = -Infinity;
@@ -717,15 +722,17 @@ export class StreamJob {
   }
 
   /**
-   * After a commit: word-count tables that took words this interval stay, so
-   * the next commit sends only the keys that moved and no key is inserted
-   * twice; a table that took none is done with and freed.
+   * After a commit: word-count tables stay until their window is finalized,
+   * so the next commit sends only the keys that moved, no key is inserted
+   * twice, and finalizing starts from their totals; other tables are freed.
    */
-  private settledTablesStillInUse(): Map<number, WindowTable> {
+  private settledTables(): Map<number, WindowTable> {
     const kept = new Map<number, WindowTable>();
     for (const [start, table] of this.pending) {
-      if (table instanceof WordCountTable && table.settle()) kept.set(start, table);
-      else this.ownDeltaIds.delete(start);
+      if (table instanceof WordCountTable) {
+        table.settle();
+        kept.set(start, table);
+      }
     }
     return kept;
   }

@@ -137,9 +137,9 @@ export class WordCountTable {
 
   /**
    * Once the counts are committed: adds them to the keys' totals and zeroes
-   * them. Returns whether any key had been counted since the last settle.
+   * them.
    */
-  settle(): boolean {
+  settle(): void {
     if (this.totals === null || this.totals.length < this.entries) {
       const totals = new Float64Array(Math.max(this.entries, 2 * (this.totals?.length ?? 0)));
       if (this.totals !== null) totals.set(this.totals);
@@ -147,16 +147,13 @@ export class WordCountTable {
     }
     const f64 = this.arenaF64;
     const totals = this.totals;
-    let counted = false;
     let e = 0;
     for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit), e++) {
       if (f64[unit] !== 0) {
         totals[e]! += f64[unit]!;
         f64[unit] = 0;
-        counted = true;
       }
     }
-    return counted;
   }
 
   /** Whether every count has been settled (nothing counted since the last settle). */
