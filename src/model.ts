@@ -29,5 +29,13 @@ export interface WindowResult {
   readonly rows: readonly ResultRow[];
 }
 
-/** Merges the partials of one window, read one at a time, into rows (supplied by the reduction in use). */
-export type Summarizer = (parts: Iterable<DeltaColumns>) => ResultRow[];
+/** A window's merged rows: decoded on first read, and encodable for the store without decoding when the merge can. */
+export interface MergedRows {
+  readonly size: number;
+  rows(): readonly ResultRow[];
+  /** The rows as the store's UTF-8 JSON text `[[key, value], ...]`, written straight from the merge's bytes. */
+  readonly json?: () => Buffer;
+}
+
+/** Merges the partials of one window, read one at a time (supplied by the reduction in use). */
+export type Summarizer = (parts: Iterable<DeltaColumns>) => MergedRows;

@@ -1,11 +1,11 @@
-import type { DeltaColumns, ResultRow, Summarizer } from '../model.js';
+import type { DeltaColumns, MergedRows, ResultRow, Summarizer } from '../model.js';
 import { PartialTable } from './partial-table.js';
 import { WordCountTable } from './word-count-table.js';
 import type { Reducer } from './reducers.js';
 
 /** Merges a window's partials and reduces them to rows, in no particular order (sinks order them for display). */
 export function summarizerFor(reducer: Reducer): Summarizer {
-  return (parts: Iterable<DeltaColumns>): ResultRow[] => {
+  return (parts: Iterable<DeltaColumns>): MergedRows => {
     if (!reducer.needsValue) return mergeCounts(parts);
     const merged = new PartialTable(reducer.needsValue, 1024);
     for (const part of parts) {
@@ -25,20 +25,25 @@ export function summarizerFor(reducer: Reducer): Summarizer {
     for (let slot = 0; slot < merged.size; slot++) {
       rows[slot] = [keys[slot]!, reducer.result(merged.partialAt(slot))];
     }
-    return rows;
+    return { size: rows.length, rows: () => rows };
   };
 }
 
-/** Counts straight from the committed blobs: keys are hashed as bytes and decoded once, for the result. */
-function mergeCounts(parts: Iterable<DeltaColumns>): ResultRow[] {
+/** Counts straight from the committed blobs: keys are hashed as bytes and decoded once, if the rows are read. */
+function mergeCounts(parts: Iterable<DeltaColumns>): MergedRows {
   return mergeCountsInto(new WordCountTable(1024), parts);
 }
 
-/** Adds count deltas to `table` and gives its rows (the table is used up: it holds the result). */
-export function mergeCountsInto(table: WordCountTable, parts: Iterable<DeltaColumns>): ResultRow[] {
+/** Adds count deltas to `table`, which is used up: it holds the result. */
+export function mergeCountsInto(table: WordCountTable, parts: Iterable<DeltaColumns>): MergedRows {
   for (const part of parts) {
     const keyBlob = part.keyBlob ?? Buffer.from(part.keys.slice(0, part.size).join('\0'), 'utf8');
     table.addEncodedCounts(keyBlob, part.counts, part.size);
   }
-  return table.rows();
+  let rows: ResultRow[] | null = null;
+  return {
+    size: table.size,
+    rows: () => (rows ??= table.rows()),
+    json: () => table.rowsJson(),
+  };
 }

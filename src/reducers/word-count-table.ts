@@ -60,6 +60,50 @@ export class WordCountTable {
     return rows;
   }
 
+  /**
+   * The rows as UTF-8 JSON text, `[["key",count],...]`, written from the key
+   * bytes: a window of a million keys is stored without a string per key.
+   */
+  rowsJson(): Buffer {
+    const arena = this.arena;
+    const f64 = this.arenaF64;
+    const i32 = this.arenaI32;
+    let length = 2 + Math.max(0, this.entries - 1);
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      const from = unit * 8 + KEY;
+      const to = from + i32[unit * 2 + LENGTH]!;
+      length += 5 + writeCount(null, 0, f64[unit]!);
+      for (let b = from; b < to; b++) length += escapedLength(arena[b]!);
+    }
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    out[at++] = 0x5b; // [
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      if (at > 1) out[at++] = 0x2c; // ,
+      out[at++] = 0x5b;
+      out[at++] = 0x22; // "
+      const from = unit * 8 + KEY;
+      const to = from + i32[unit * 2 + LENGTH]!;
+      for (let b = from; b < to; b++) {
+        const c = arena[b]!;
+        if (c === 0x22 || c === 0x5c) {
+          out[at++] = 0x5c;
+          out[at++] = c;
+        } else if (c < 0x20) {
+          at += out.write(`\\u00${c < 0x10 ? '0' : ''}${c.toString(16)}`, at, 'latin1');
+        } else {
+          out[at++] = c;
+        }
+      }
+      out[at++] = 0x22;
+      out[at++] = 0x2c;
+      at += writeCount(out, at, f64[unit]!);
+      out[at++] = 0x5d; // ]
+    }
+    out[at++] = 0x5d;
+    return out;
+  }
+
   /** Counts every word in bytes[start, end) and adds words and lines seen to `tally`. */
   addWords(bytes: Uint8Array, start: number, end: number, tally: WordTally): void {
     let words = 0;
@@ -249,6 +293,32 @@ export class WordCountTable {
     this.slotMask = mask;
   }
 
+}
+
+/** JSON's length for one byte of a UTF-8 key: quote and backslash are escaped, control bytes become \u00XX. */
+function escapedLength(c: number): number {
+  return c === 0x22 || c === 0x5c ? 2 : c < 0x20 ? 6 : 1;
+}
+
+/**
+ * Writes a count as JSON does into `out` at `at` (or only measures it, with
+ * `out` null); returns its length. Whole counts are written digit by digit.
+ */
+function writeCount(out: Buffer | null, at: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    const text = JSON.stringify(n);
+    return out === null ? text.length : out.write(text, at, 'latin1');
+  }
+  let digits = 1;
+  for (let power = 10; power <= n; power *= 10) digits++;
+  if (out !== null) {
+    let rest = n;
+    for (let k = digits - 1; k >= 0; k--) {
+      out[at + k] = 0x30 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+  }
+  return digits;
 }
 
 /** A delta whose keys stay encoded until someone reads them as strings. */

@@ -587,21 +587,25 @@ export class StateStore {
     const published: WindowResult[] = [];
     const windows = this.openWindowsEndingBy(job, time);
     const insert = this.db.prepare(
+      // CAST: UTF-8 JSON written as bytes is stored as the TEXT it is, with no conversion.
       `INSERT INTO results (job, window_start, window_end, finalized_at, row_count, rows)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job, window_start) DO NOTHING`,
+       VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT)) ON CONFLICT (job, window_start) DO NOTHING`,
     );
     const drop = this.db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
     const registered = this.db.prepare('SELECT 1 FROM workers WHERE worker_id = ?').pluck();
     for (const { start, end } of windows) {
       const held = local?.(start) ?? null;
-      const rows =
+      const merged =
         held !== null && registered.get(held.workerId) !== undefined
           ? held.mergeRest(this.windowDeltas(job, start, held.deltaIds))
           : summarize(this.windowDeltas(job, start, []));
-      const info = insert.run(job, start, end, now, rows.length, encodeRows(rows));
+      const text = merged.json?.() ?? encodeRows(merged.rows());
+      const info = insert.run(job, start, end, now, merged.size, text);
       drop.run(job, start);
       if (info.changes === 1) {
-        published.push({ job, start, end, state: 'final', seq: Number(info.lastInsertRowid), rows });
+        const seq = Number(info.lastInsertRowid);
+        // Decoded only if someone reads them: a --quiet worker never makes a string per key.
+        published.push({ job, start, end, state: 'final', seq, get rows() { return merged.rows(); } });
       }
     }
     return published;
@@ -621,7 +625,7 @@ export class StateStore {
       end,
       state: 'open',
       seq: null,
-      rows: summarize(j)(this.windowDeltas(j, start, [])),
+      rows: summarize(j)(this.windowDeltas(j, start, [])).rows(),
     }));
   }
 

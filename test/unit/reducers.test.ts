@@ -16,7 +16,7 @@ import { compareRows, orderRows } from '../../src/sinks/order.js';
 import { intBelow, seededRandom } from './support/prng.js';
 
 /** The summarizer's rows in display order (the summarizer itself leaves them unordered). */
-const orderedSummary = (reducer: Reducer) => (parts: readonly DeltaColumns[]) => orderRows(summarizerFor(reducer)(parts));
+const orderedSummary = (reducer: Reducer) => (parts: readonly DeltaColumns[]) => orderRows(summarizerFor(reducer)(parts).rows());
 
 function reduceAll(name: ReductionName, values: readonly number[]): ResultValue {
   const reducer = reducerFor(name);

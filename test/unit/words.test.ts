@@ -426,4 +426,24 @@ describe('WordCountTable', () => {
     expectSameCounts(summed, expected);
     expectSameCounts(tableToMap(merged), expected);
   });
+
+  it('rowsJson() is the JSON of rows(), escaping quotes, backslashes and control bytes', () => {
+    const table = new WordCountTable(2);
+    expect(table.rowsJson().toString('utf8')).toBe('[]');
+    const keys = ['plain', 'quo"te', 'back\\slash', 'ctl\u0001x', 'bs\u0008', 'del\u007f', 'café', '漢字', '😀', '"', '\\'];
+    const text = keys.map((k, i) => `${k} `.repeat(i + 1)).join('\n');
+    const bytes = Buffer.from(text);
+    table.addWords(bytes, 0, bytes.length, { words: 0, lines: 0 });
+    const json = table.rowsJson().toString('utf8');
+    expect(JSON.parse(json)).toEqual(table.rows());
+    expect(json).toBe(JSON.stringify(table.rows()).replace('\\b', '\\u0008'));
+  });
+
+  it('rowsJson() writes large and non-integer counts as JSON does', () => {
+    const table = new WordCountTable();
+    const big = 2 ** 53 - 1;
+    const delta = { keyBlob: Buffer.from('a\0b\0c\0d'), counts: Float64Array.from([big, 10, 1e21, 0.5]) };
+    table.addEncodedCounts(delta.keyBlob, delta.counts, 4);
+    expect(table.rowsJson().toString('utf8')).toBe(`[["a",${big}],["b",10],["c",1e+21],["d",0.5]]`);
+  });
 });
