@@ -139,13 +139,18 @@ export class WordCountTable {
    * a finalization merges deltas without making a string per key per delta.
    */
   addEncodedCounts(keyBlob: Uint8Array, counts: Float64Array, size: number): void {
+    const blobLength = keyBlob.length;
     let start = 0;
     for (let k = 0; k < size; k++) {
-      let end = keyBlob.indexOf(0, start);
-      if (end < 0) end = keyBlob.length;
-      if (end === keyBlob.length && k !== size - 1) throw new Error(`delta keys end after ${k + 1} of ${size} keys`);
+      // Hash up to the NUL that ends the key, in one pass.
       let h = FNV_OFFSET;
-      for (let i = start; i < end; i++) h = Math.imul(h ^ keyBlob[i]!, FNV_PRIME);
+      let end = start;
+      for (; end < blobLength; end++) {
+        const c = keyBlob[end]!;
+        if (c === 0) break;
+        h = Math.imul(h ^ c, FNV_PRIME);
+      }
+      if (end === blobLength && k !== size - 1) throw new Error(`delta keys end after ${k + 1} of ${size} keys`);
       this.countKey(keyBlob, start, end - start, h, counts[k]!);
       start = end + 1;
     }
