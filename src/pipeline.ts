@@ -740,10 +740,12 @@ export class StreamJob {
   /** Notes the delta row each word-count table's commit became; with --dedupe the store builds other deltas. */
   private recordOwnDeltas(windows: readonly WindowDelta[], deltaIds: ReadonlyMap<number, number>): void {
     for (const { start } of windows) {
-      if (!(this.pending.get(start) instanceof WordCountTable)) continue;
+      const ids = this.ownDeltaIds.get(start);
+      if (!(this.pending.get(start) instanceof WordCountTable) || ids === null) continue;
       const id = deltaIds.get(start);
-      const ids = this.ownDeltaIds.has(start) ? this.ownDeltaIds.get(start)! : [];
-      this.ownDeltaIds.set(start, ids === null || id === undefined || this.config.dedupe !== null ? null : [...ids, id]);
+      if (id === undefined || this.config.dedupe !== null) this.ownDeltaIds.set(start, null);
+      else if (ids === undefined) this.ownDeltaIds.set(start, [id]);
+      else ids.push(id);
     }
   }
 
