@@ -159,7 +159,8 @@ function totalsOfJob(rows: readonly JsonRow[], job: string): Map<string, number>
 }
 
 function addCounts(into: Map<string, number>, from: ReadonlyMap<string, number>, times = 1): Map<string, number> {
-  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v * times);
+  // Zero times adds nothing: no key with a count of 0 (a prefix shorter than one block).
+  if (times > 0) for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v * times);
   return into;
 }
 

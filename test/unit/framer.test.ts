@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LineFramer, type RejectReason } from '../../src/records/framer.js';
-import { intBelow, pick, seededRandom } from './support/prng.js';
+import { intBelow, pick, seededRandom } from '../support/prng.js';
 
 type Event = { line: string } | { reject: RejectReason };
 

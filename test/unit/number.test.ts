@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatNumber } from '../../src/sinks/number.js';
-import { seededRandom } from './support/prng.js';
+import { seededRandom } from '../support/prng.js';
 
 describe('formatNumber: plain decimal, never exponent notation', () => {
   it.each([

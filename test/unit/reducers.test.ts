@@ -13,7 +13,7 @@ import {
 } from '../../src/reducers/reducers.js';
 import { summarizerFor } from '../../src/reducers/summarize.js';
 import { compareRows, orderRows } from '../../src/sinks/order.js';
-import { intBelow, seededRandom } from './support/prng.js';
+import { intBelow, seededRandom } from '../support/prng.js';
 
 /** The summarizer's rows in display order (the summarizer itself leaves them unordered). */
 const orderedSummary = (reducer: Reducer) => (parts: readonly DeltaColumns[]) => orderRows(summarizerFor(reducer)(parts).rows());

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TIME_FORMATS, parseEventTime, type TimeFormat } from '../../src/records/time.js';
-import { intBelow, seededRandom } from './support/prng.js';
+import { intBelow, seededRandom } from '../support/prng.js';
 
 const auto = (text: string): number | null => parseEventTime(text, 'auto');
 const iso = (text: string): number | null => parseEventTime(text, 'iso8601');

@@ -3,7 +3,7 @@ import type { DeltaColumns } from '../../src/model.js';
 import { countWords, type KeyCounter, type WordTally } from '../../src/records/words.js';
 import { PartialTable } from '../../src/reducers/partial-table.js';
 import { WordCountTable } from '../../src/reducers/word-count-table.js';
-import { intBelow, pick, seededRandom } from './support/prng.js';
+import { intBelow, pick, seededRandom } from '../support/prng.js';
 
 // ---- an independent, obviously-correct reference ------------------------------------------
 
