@@ -23,6 +23,7 @@ import {
   total,
   waitFor,
   wordCounts,
+  wordsBefore,
 } from './helpers.js';
 
 const TARGET_BYTES = 8 * 1024 * 1024;
@@ -61,19 +62,6 @@ function generateCorpus(random: () => number): string {
   }
   lines.push('the last line has no newline ωmega-unterminated');
   return lines.join('');
-}
-
-/** Words in buf[0, end), splitting on the same ASCII whitespace as the ground truth. */
-function wordsBefore(buf: Buffer, end: number): number {
-  let words = 0;
-  let inWord = false;
-  for (let i = 0; i < end; i++) {
-    const c = buf[i]!;
-    const space = c === 32 || (c >= 9 && c <= 13);
-    if (!space && !inWord) words++;
-    inWord = !space;
-  }
-  return words;
 }
 
 type Round = { readonly kind: 'early'; readonly delayMs: number } | { readonly kind: 'progress'; readonly targetOffset: number; readonly jitterMs: number };

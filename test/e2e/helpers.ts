@@ -164,6 +164,25 @@ export function wordCounts(text: string): Map<string, number> {
   return counts;
 }
 
+/** Adds `from` to `into`, `times` over; zero times adds nothing (no key with a count of 0). */
+export function addCounts(into: Map<string, number>, from: ReadonlyMap<string, number>, times = 1): Map<string, number> {
+  if (times > 0) for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v * times);
+  return into;
+}
+
+/** Words in buf[0, end), split on the same ASCII whitespace as wordCounts. */
+export function wordsBefore(buf: Buffer, end: number): number {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < end; i++) {
+    const c = buf[i]!;
+    const space = c === 32 || (c >= 9 && c <= 13);
+    if (!space && !inWord) words++;
+    inWord = !space;
+  }
+  return words;
+}
+
 export function total(counts: ReadonlyMap<string, number>): number {
   let sum = 0;
   for (const n of counts.values()) sum += n;

@@ -22,6 +22,7 @@ import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  addCounts,
   collect,
   countDifferences,
   duplicatedWindowKeys,
@@ -156,12 +157,6 @@ async function queryLines(db: string, extra: readonly string[] = []): Promise<st
 
 function totalsOfJob(rows: readonly JsonRow[], job: string): Map<string, number> {
   return sumByKey(rows.filter((r) => r.job === job));
-}
-
-function addCounts(into: Map<string, number>, from: ReadonlyMap<string, number>, times = 1): Map<string, number> {
-  // Zero times adds nothing: no key with a count of 0 (a prefix shorter than one block).
-  if (times > 0) for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v * times);
-  return into;
 }
 
 /** The committed offset of a job's sources whose id contains `name` (a file's base name), read from a database file. */

@@ -9,9 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type CliResult,
-  type JsonRow,
-  type PublishedWindow,
+  addCounts,
   bytesReadBy,
   clusterStatus,
   collect,
@@ -36,6 +34,10 @@ import {
   waitFor,
   watchRows,
   wordCounts,
+  wordsBefore,
+  type CliResult,
+  type JsonRow,
+  type PublishedWindow,
 } from './helpers.js';
 
 let dir: string;
@@ -116,23 +118,6 @@ function sortedRows(rows: readonly JsonRow[]): string[] {
 
 function expectExit(result: CliResult, code: number): void {
   expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
-}
-
-function addCounts(into: Map<string, number>, from: ReadonlyMap<string, number>): void {
-  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
-}
-
-/** Words in buf[0, end), split on the same ASCII whitespace as wordCounts. */
-function wordsBefore(buf: Buffer, end: number): number {
-  let words = 0;
-  let inWord = false;
-  for (let i = 0; i < end; i++) {
-    const c = buf[i]!;
-    const space = c === 32 || (c >= 9 && c <= 13);
-    if (!space && !inWord) words++;
-    inWord = !space;
-  }
-  return words;
 }
 
 // ---------------------------------------------------------------------------
