@@ -39,3 +39,29 @@ export class StaleBatchError extends StatesyncError {
     super(message, 1);
   }
 }
+
+/** What the operating system said, in words a user reads ("read-only file system"), for one-line errors. */
+const CAUSES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+};
+
+export function describeCause(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && CAUSES[code] !== undefined) return CAUSES[code];
+  const message = err instanceof Error ? err.message : String(err);
+  // Node's messages read "EROFS: read-only file system, open '/x'": keep the words, drop code and path.
+  return message.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
+}
