@@ -139,10 +139,10 @@ export function buildProgram(io: ProgramIO): Command {
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
     .option('--retain <duration>', "keep finalized results this long (default: each job's --retain)")
     .addHelpText('after', '\nExample:\n  statesync compact --db state.db --retain 30m')
-    .action((raw: { db?: string; retain?: string }) => {
+    .action(async (raw: { db?: string; retain?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'compact');
       const retain = raw.retain === undefined ? null : parseDuration(raw.retain, '--retain');
-      io.setExitCode(runCompact(db, retain, io.note));
+      io.setExitCode(await runCompact(db, retain, io.note));
     });
 
   program
@@ -152,10 +152,10 @@ export function buildProgram(io: ProgramIO): Command {
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
-    .action((raw: { db?: string; format: string; workerTimeout: string }) => {
+    .action(async (raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
       const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
-      io.setExitCode(runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
+      io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
 
   return program;

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import type { WindowResult } from '../../model.js';
 import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/reducers.js';
 import { summarizerFor } from '../../reducers/summarize.js';
-import { StateStore } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
 import { ResultOutput } from '../output.js';
 import type { OutputConfig } from '../../config.js';
 
@@ -17,20 +17,22 @@ export interface QueryConfig {
 
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
-  const store = StateStore.open(config.db, { mustExist: true });
+  const store = await openStore(config.db, { mustExist: true });
   try {
-    const jobs = store.jobNames();
+    const jobs = await store.jobNames();
     if (config.job !== null && !jobs.includes(config.job)) {
       throw new UsageError(`job '${config.job}' is not in ${config.db} (jobs: ${jobs.join(', ') || 'none'})`);
     }
+    const reductions = new Map<string, string | undefined>();
+    for (const job of jobs) reductions.set(job, (await store.jobDefinition(job))?.reduction);
     const summarizer = (job: string) => {
-      const reduction = store.jobDefinition(job)?.reduction ?? 'count';
+      const reduction = reductions.get(job) ?? 'count';
       if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
         throw new UsageError(`job '${job}' uses an unknown reduction '${reduction}'; upgrade statesync`);
       }
       return summarizerFor(reducerFor(reduction as ReductionName));
     };
-    const windows = [...store.readFinal(config.job), ...store.readOpen(config.job, summarizer)]
+    const windows = [...(await store.readFinal(config.job)), ...(await store.readOpen(config.job, summarizer))]
       .filter((w) => config.at === null || (w.start <= config.at && config.at < w.end))
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)
@@ -40,7 +42,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
     await output.finish();
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -4,7 +4,8 @@ import type { StreamConfig } from '../../config.js';
 import { RuntimeFailure } from '../../errors.js';
 import { REJECT_REASONS } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
-import { StateStore, type Liveness } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
+import type { Liveness } from '../../state/port.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
@@ -17,7 +18,7 @@ export async function runStreamCommand(
   note: (line: string) => void,
   forceExit: (code: number) => never,
 ): Promise<number> {
-  const store = StateStore.open(config.db);
+  const store = await openStore(config.db);
   try {
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
@@ -77,7 +78,7 @@ export async function runStreamCommand(
       process.off('SIGTERM', onTerm);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { OutputConfig } from '../../config.js';
-import { StateStore } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
 import { ResultOutput } from '../output.js';
 
 export interface WatchConfig {
@@ -16,16 +16,16 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Prints finalized windows in publication order, each exactly once. With
- * --follow it polls the publication log (an indexed range read, so an idle
- * poll costs next to nothing) until SIGINT/SIGTERM or a closed pipe.
+ * --follow it waits for the next publication (the store's
+ * waitForPublication) until SIGINT/SIGTERM or a closed pipe.
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
-  const store = StateStore.open(config.db, { mustExist: true });
+  const store = await openStore(config.db, { mustExist: true });
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
-  let wake: (() => void) | null = null;
+  const stopping = new AbortController();
   const stop = (why: 'SIGINT' | 'SIGTERM' | 'EPIPE') => {
     stopped ??= why;
-    wake?.();
+    stopping.abort();
   };
   const onInt = () => stop('SIGINT');
   const onTerm = () => stop('SIGTERM');
@@ -35,19 +35,12 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   try {
     let next = config.fromSeq;
     for (;;) {
-      for (const window of store.readFinal(config.job, next)) {
+      for (const window of await store.readFinal(config.job, next)) {
         output.publish(window);
         next = window.seq! + 1;
       }
       if (!config.follow || stopped !== null) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
+      await store.waitForPublication(next, { pollMs: config.pollMs, signal: stopping.signal });
       if (stopped !== null) break;
     }
     await output.finish();
@@ -55,6 +48,6 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    store.close();
+    await store.close();
   }
 }
