@@ -61,7 +61,7 @@ export function buildProgram(io: ProgramIO): Command {
       .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--key <key>', 'only rows with this key')
-      .option('--window <time>', 'only the window containing this time (ISO-8601 or epoch seconds)'),
+      .option('--window <time>', 'only the window containing this time (ISO-8601, UTC unless zoned, or epoch seconds)'),
   )
     .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
