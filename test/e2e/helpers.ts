@@ -115,7 +115,10 @@ export interface JsonRow {
   readonly window_end: string;
   readonly key: string;
   readonly value: number;
-  readonly state?: 'open';
+  /** `query`: every row's window state. */
+  readonly state?: 'open' | 'final';
+  /** `watch`: the publication sequence number of the row's window. */
+  readonly seq?: number;
 }
 
 export function parseJsonLines(text: string): JsonRow[] {

@@ -35,7 +35,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)
       .sort((a, b) => a.start - b.start || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
-    const output = new ResultOutput(config.output, () => undefined);
+    const output = new ResultOutput(config.output, () => undefined, ['state']);
     for (const w of windows) output.publish(w);
     await output.finish();
     return 0;

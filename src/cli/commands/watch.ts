@@ -31,7 +31,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const onTerm = () => stop('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'));
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
     for (;;) {
