@@ -4,6 +4,7 @@ import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/
 import { summarizerFor } from '../../reducers/summarize.js';
 import { StateStore } from '../../state/store.js';
 import { ResultOutput } from '../output.js';
+import { requireKnownJob } from './jobs.js';
 import type { OutputConfig } from '../../config.js';
 
 export interface QueryConfig {
@@ -19,10 +20,7 @@ export interface QueryConfig {
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
   const store = StateStore.open(config.db, { mustExist: true });
   try {
-    const jobs = store.jobNames();
-    if (config.job !== null && !jobs.includes(config.job)) {
-      throw new UsageError(`job '${config.job}' is not in ${config.db} (jobs: ${jobs.join(', ') || 'none'})`);
-    }
+    requireKnownJob(store, config.job, config.db);
     const summarizer = (job: string) => {
       const reduction = store.jobDefinition(job)?.reduction ?? 'count';
       if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
