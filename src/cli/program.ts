@@ -149,7 +149,7 @@ export function buildProgram(io: ProgramIO): Command {
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
-    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
     .action((raw: { db?: string; format: string; workerTimeout: string }) => {
