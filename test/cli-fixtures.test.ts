@@ -39,6 +39,8 @@ interface Case {
   readonly stderr: RegExp | null;
   /** Produced file name -> expected bytes. */
   readonly files: ReadonlyMap<string, Buffer>;
+  /** Variables from the case's `env` file, set on top of the defaults for every process of the case. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 const caseNames = existsSync(CASES_DIR)
@@ -47,11 +49,23 @@ const caseNames = existsSync(CASES_DIR)
       .sort()
   : [];
 
-function cliEnv(): NodeJS.ProcessEnv {
+function cliEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, STATESYNC_NOW: PINNED_NOW, NO_COLOR: '1' };
   delete env.STATESYNC_DB;
   delete env.STATESYNC_DEBUG;
   delete env.FORCE_COLOR;
+  return { ...env, ...extra };
+}
+
+/** KEY=VALUE lines (split at the first '='); empty lines are skipped. */
+function parseEnvFile(bytes: Buffer, file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of chompText(bytes).split('\n')) {
+    if (line === '') continue;
+    const eq = line.indexOf('=');
+    if (eq < 1) throw new Error(`${file}: '${line}' is not KEY=VALUE`);
+    env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
   return env;
 }
 
@@ -103,6 +117,7 @@ function loadCase(name: string): Case {
 
   const stderr = readOptional(dir, 'expected.stderr');
   const before = readOptional(dir, 'before');
+  const env = readOptional(dir, 'env');
   const files = new Map<string, Buffer>();
   for (const file of readdirSync(dir)) {
     if (file.startsWith('expected.file.')) files.set(file.slice('expected.file.'.length), readFileSync(join(dir, file)));
@@ -125,13 +140,14 @@ function loadCase(name: string): Case {
     stdout,
     stderr: stderr === null ? null : wholeTextPattern(chompText(stderr), where('expected.stderr')),
     files,
+    env: env === null ? {} : parseEnvFile(env, where('env')),
   };
 }
 
 /** Runs the real entry point the way a user's shell would, with stdout and stderr piped. */
-function runCli(args: readonly string[], cwd: string, stdin: Buffer): Promise<Run> {
+function runCli(args: readonly string[], cwd: string, stdin: Buffer, env: Readonly<Record<string, string>>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -170,11 +186,11 @@ async function check(c: Case, expect: ExpectStatic): Promise<void> {
   const context = `case fixtures/cli/${c.name} (working directory kept at ${cwd})`;
 
   for (const args of c.before) {
-    const run = await runCli(args, cwd, Buffer.alloc(0));
+    const run = await runCli(args, cwd, Buffer.alloc(0), c.env);
     expect(run.exitCode, `${context}\n${describeRun(`before: statesync ${args.join(' ')}`, run)}`).toBe(0);
   }
 
-  const run = await runCli(c.args, cwd, c.stdin);
+  const run = await runCli(c.args, cwd, c.stdin, c.env);
   const stdoutText = run.stdout.toString('utf8');
   const stderrText = run.stderr.toString('utf8');
   const shown = `${context}\n${describeRun(`statesync ${c.args.join(' ')}`, run)}`;

@@ -3,7 +3,7 @@ import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../conf
 import { parseEndpoint } from '../sources/tcp.js';
 import { UsageError } from '../errors.js';
 import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
-import { TIME_FORMATS, type TimeFormat } from '../records/time.js';
+import { parseEventTime, TIME_FORMATS, type TimeFormat } from '../records/time.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../sinks/sink.js';
 import { parseDuration } from '../windows/duration.js';
@@ -182,16 +182,14 @@ export function parsePositiveInt(text: string, optionName: string): number {
   return Number(text);
 }
 
-/** A time given to --window in query: ISO-8601, or epoch seconds / milliseconds. */
+/**
+ * A time given by the user (query --window, STATESYNC_NOW): read exactly as an
+ * event time is, so ISO-8601 without a zone is UTC everywhere, never local time.
+ */
 export function parseInstant(text: string, optionName: string): number {
-  const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    const n = Number(trimmed);
-    return n >= 1e11 ? Math.floor(n) : Math.floor(n * 1000);
-  }
-  const ms = Date.parse(trimmed);
-  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
-    throw new UsageError(`${optionName} expects an ISO-8601 time or epoch seconds, got '${text}'`);
+  const ms = parseEventTime(text, 'auto');
+  if (ms === null) {
+    throw new UsageError(`${optionName} expects an ISO-8601 time (UTC unless it has a zone) or epoch seconds, got '${text}'`);
   }
   return ms;
 }

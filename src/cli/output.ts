@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { OutputConfig } from '../config.js';
 import { RuntimeFailure, UsageError } from '../errors.js';
 import type { WindowResult } from '../model.js';
-import { ResultSink } from '../sinks/sink.js';
+import { ResultSink, type WindowField } from '../sinks/sink.js';
 
 /** Opens an output file now, so a bad path fails before any input is consumed. */
 export function openOutputFile(path: string, flags: 'w' | 'a'): number {
@@ -21,9 +21,11 @@ export class ResultOutput {
   private closed = false;
   private error: Error | null = null;
 
+  /** `fields`: window fields after `value` (watch: seq, query: state); the stream commands show none. */
   constructor(
     private readonly config: OutputConfig,
     onReaderGone: () => void,
+    fields: readonly WindowField[] = [],
   ) {
     this.stream = config.path === null ? process.stdout : createWriteStream('', { fd: openOutputFile(config.path, 'w') });
     this.stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -35,7 +37,7 @@ export class ResultOutput {
         onReaderGone();
       }
     });
-    this.sink = new ResultSink(this.stream, config);
+    this.sink = new ResultSink(this.stream, { ...config, fields });
   }
 
   publish(result: WindowResult): void {

@@ -61,7 +61,7 @@ export function buildProgram(io: ProgramIO): Command {
       .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--key <key>', 'only rows with this key')
-      .option('--window <time>', 'only the window containing this time (ISO-8601 or epoch seconds)'),
+      .option('--window <time>', 'only the window containing this time (ISO-8601, UTC unless zoned, or epoch seconds)'),
   )
     .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
@@ -149,7 +149,7 @@ export function buildProgram(io: ProgramIO): Command {
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
-    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
     .action((raw: { db?: string; format: string; workerTimeout: string }) => {

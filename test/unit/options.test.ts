@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { parseOutputOptions, parseStreamOptions, type RawStreamOptions, type Terminal } from '../../src/cli/options.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseInstant, parseOutputOptions, parseStreamOptions, type RawStreamOptions, type Terminal } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 import type { ReductionName } from '../../src/reducers/reducers.js';
 
@@ -362,5 +362,38 @@ describe('parseStreamOptions: event time', () => {
     for (const time of ['word', 'line', 'field=0', 'json=a..b', 'regex=(', 'Processing']) {
       expect(usageError(() => stream({ key: 'line', time })).message).toMatch(/--time/);
     }
+  });
+});
+
+describe('parseInstant (query --window, STATESYNC_NOW)', () => {
+  const zone = process.env.TZ;
+  afterEach(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+
+  it('reads ISO-8601 without a zone as UTC, whatever the local zone is', () => {
+    process.env.TZ = 'Asia/Kolkata';
+    expect(parseInstant('2026-01-01T02:00:00', 'X')).toBe(Date.UTC(2026, 0, 1, 2));
+    expect(parseInstant('2026-01-01 02:00', 'X')).toBe(Date.UTC(2026, 0, 1, 2));
+    expect(parseInstant('2026-01-01', 'X')).toBe(Date.UTC(2026, 0, 1));
+  });
+
+  it('honours a zone when one is given', () => {
+    expect(parseInstant('2026-01-01T02:00:00+05:30', 'X')).toBe(Date.UTC(2025, 11, 31, 20, 30));
+    expect(parseInstant('2026-01-01T02:00:00.250Z', 'X')).toBe(Date.UTC(2026, 0, 1, 2, 0, 0, 250));
+  });
+
+  it('reads epoch seconds and milliseconds as event times are (below 1e11 is seconds)', () => {
+    expect(parseInstant('1767225600', 'X')).toBe(1767225600000);
+    expect(parseInstant('1767225600.5', 'X')).toBe(1767225600500);
+    expect(parseInstant('1767225600000', 'X')).toBe(1767225600000);
+  });
+
+  it('refuses anything else with a usage error naming the option', () => {
+    for (const bad of ['yesterday', '2026-13-01', '01/02/2026', '-5', '']) {
+      expect(() => parseInstant(bad, '--window')).toThrow(UsageError);
+    }
+    expect(() => parseInstant('noon', '--window')).toThrow(/--window expects an ISO-8601 time .* got 'noon'/);
   });
 });

@@ -4,6 +4,7 @@ import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/
 import { summarizerFor } from '../../reducers/summarize.js';
 import { StateStore } from '../../state/store.js';
 import { ResultOutput } from '../output.js';
+import { requireKnownJob } from './jobs.js';
 import type { OutputConfig } from '../../config.js';
 
 export interface QueryConfig {
@@ -19,10 +20,7 @@ export interface QueryConfig {
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
   const store = StateStore.open(config.db, { mustExist: true });
   try {
-    const jobs = store.jobNames();
-    if (config.job !== null && !jobs.includes(config.job)) {
-      throw new UsageError(`job '${config.job}' is not in ${config.db} (jobs: ${jobs.join(', ') || 'none'})`);
-    }
+    requireKnownJob(store, config.job, config.db);
     const summarizer = (job: string) => {
       const reduction = store.jobDefinition(job)?.reduction ?? 'count';
       if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
@@ -35,7 +33,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)
       .sort((a, b) => a.start - b.start || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
-    const output = new ResultOutput(config.output, () => undefined);
+    const output = new ResultOutput(config.output, () => undefined, ['state']);
     for (const w of windows) output.publish(w);
     await output.finish();
     return 0;

@@ -1,10 +1,8 @@
 import type { Writable } from 'node:stream';
 import { StateStore, type Liveness, type StatusReport, type WorkerInfo } from '../../state/store.js';
 import { isoTime } from '../../sinks/time.js';
+import { statusJson, type Health, type ReportedWorker } from './status-json.js';
 import { localLiveness } from './stream.js';
-
-type Health = 'alive' | 'finished' | 'dead';
-type ReportedWorker = WorkerInfo & { health: Health };
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
 export function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): number {
@@ -12,8 +10,8 @@ export function runStatusCommand(db: string, json: boolean, workerTimeoutMs: num
   try {
     const raw = store.status();
     const liveness = localLiveness(workerTimeoutMs);
-    const report = { ...raw, workers: raw.workers.map((w) => ({ ...w, health: health(w, liveness, now) })) };
-    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
+    const workers: ReportedWorker[] = raw.workers.map((w) => ({ ...w, health: health(w, liveness, now) }));
+    out.write(json ? statusJson(raw, workers) : renderStatus({ ...raw, workers }, now));
     return 0;
   } finally {
     store.close();

@@ -1,6 +1,7 @@
 import type { OutputConfig } from '../../config.js';
 import { StateStore } from '../../state/store.js';
 import { ResultOutput } from '../output.js';
+import { requireKnownJob } from './jobs.js';
 
 export interface WatchConfig {
   readonly db: string;
@@ -21,6 +22,12 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const store = StateStore.open(config.db, { mustExist: true });
+  try {
+    requireKnownJob(store, config.job, config.db);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
   let wake: (() => void) | null = null;
   const stop = (why: 'SIGINT' | 'SIGTERM' | 'EPIPE') => {
@@ -31,7 +38,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const onTerm = () => stop('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'));
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
     for (;;) {
