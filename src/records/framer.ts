@@ -1,7 +1,21 @@
 import { isUtf8 } from 'node:buffer';
 
-/** Why a record was not counted, in the order summaries list them. */
-export const REJECT_REASONS = ['line too long', 'invalid UTF-8', 'NUL byte', 'no key', 'bad value', 'bad time', 'no id'] as const;
+/**
+ * Why a record was not counted, in the order summaries list them ('line too
+ * long' last, so the hint to raise --max-line-bytes ends the summary).
+ */
+export const REJECT_REASONS = [
+  'invalid UTF-8',
+  'NUL byte',
+  'invalid JSON',
+  'missing field',
+  'no match',
+  'non-scalar value',
+  'bad value',
+  'bad time',
+  'empty id',
+  'line too long',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface FramerOutput {

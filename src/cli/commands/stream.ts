@@ -67,9 +67,10 @@ export async function runStreamCommand(
       );
       if (rejected.length > 0) {
         const total = rejected.reduce((sum, [, n]) => sum + n, 0);
-        note(
-          `rejected ${total} record${total === 1 ? '' : 's'} (${rejected.map(([reason, n]) => `${n} ${reason}`).join(', ')})`,
+        const counts = rejected.map(([reason, n]) =>
+          reason === 'line too long' ? `${n} ${reason}: raise --max-line-bytes, now ${config.maxLineBytes}` : `${n} ${reason}`,
         );
+        note(`rejected ${total} record${total === 1 ? '' : 's'} (${counts.join(', ')})`);
       }
       return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
     } finally {
