@@ -19,6 +19,7 @@ export interface RawStreamOptions {
   lateness?: string;
   idleTimeout?: string;
   lateOutput?: string;
+  rejectOutput?: string;
   dedupe?: string;
   dedupeTtl: string;
   listen?: string;
@@ -121,6 +122,7 @@ export function parseStreamOptions(
     latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
     idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),
     lateOutput: raw.lateOutput ?? null,
+    rejectOutput: raw.rejectOutput ?? null,
     dedupe: raw.dedupe === undefined ? null : parseFieldSpec(raw.dedupe, '--dedupe'),
     dedupeTtlMs: parseDuration(raw.dedupeTtl, '--dedupe-ttl'),
     workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),

@@ -200,7 +200,8 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
     .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', '10s')
     .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', '1h')
-    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
+    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024))
+    .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {
