@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { StatesyncError } from '../errors.js';
+import { describeCause, StatesyncError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -8,6 +8,7 @@ import { buildProgram } from './program.js';
  */
 export async function main(argv: readonly string[]): Promise<never> {
   const debug = argv.includes('--debug') || process.env.STATESYNC_DEBUG === '1';
+  const stdio = new ProcessStreams();
   const note = (line: string) => process.stderr.write(`statesync: ${line}\n`);
   let exitCode = 0;
   try {
@@ -26,9 +27,53 @@ export async function main(argv: readonly string[]): Promise<never> {
       await program.parseAsync(argv as string[]);
     }
   } catch (err) {
-    exitCode = reportError(err, debug, note, commandName(argv));
+    // A write into a stdout that failed surfaces here as a plain error; the failure is stdout's, said below.
+    exitCode = stdio.stdoutFailedWith(err) ? 0 : reportError(err, debug, note, commandName(argv));
   }
-  return exitAfterFlush(exitCode);
+  await stdio.flush();
+  if (exitCode === 0 && stdio.stdoutFailure !== null && stdio.stdoutFailure.code !== 'EPIPE') {
+    note(`cannot write stdout: ${describeCause(stdio.stdoutFailure)}`);
+    exitCode = 1;
+  }
+  process.exit(exitCode);
+}
+
+/**
+ * stdout and stderr as this process owns them. A stdout reader that went away
+ * (EPIPE: `| head`) is no error; commands that stream stop writing (see
+ * ResultOutput), the rest end as they would have. Any other stdout failure
+ * (`> /dev/full`) is said once at the end. A failing stderr is ignored: there
+ * is nowhere left to say anything, and it must not turn the exit code into 1.
+ */
+class ProcessStreams {
+  stdoutFailure: NodeJS.ErrnoException | null = null;
+
+  constructor() {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      this.stdoutFailure ??= err;
+    });
+    process.stderr.on('error', () => undefined);
+  }
+
+  /** Whether `err` is stdout's own failure coming back from a write (or a write after it). */
+  stdoutFailedWith(err: unknown): boolean {
+    if (this.stdoutFailure === null || err instanceof StatesyncError) return false;
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    return err === this.stdoutFailure || code === this.stdoutFailure.code || code === 'ERR_STREAM_DESTROYED';
+  }
+
+  /** Resolves once stdout and stderr have taken everything written so far (or failed). */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [process.stdout, process.stderr].map(
+        (stream) =>
+          new Promise<void>((done) => {
+            if (stream.destroyed || !stream.writable) return done();
+            stream.write('', () => done());
+          }),
+      ),
+    );
+  }
 }
 
 function reportError(err: unknown, debug: boolean, note: (line: string) => void, command: string | null): number {
@@ -54,18 +99,4 @@ const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch',
 function commandName(argv: readonly string[]): string | null {
   const first = argv.slice(2).find((arg) => !arg.startsWith('-'));
   return first !== undefined && COMMANDS.has(first) ? first : null;
-}
-
-/** Exits once stdout and stderr have taken everything written so far. */
-async function exitAfterFlush(code: number): Promise<never> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      (stream) =>
-        new Promise<void>((done) => {
-          if (stream.destroyed || !stream.writable) return done();
-          stream.write('', () => done());
-        }),
-    ),
-  );
-  process.exit(code);
 }

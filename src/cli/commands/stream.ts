@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
+import { finished } from 'node:stream/promises';
 import type { StreamConfig } from '../../config.js';
-import { RuntimeFailure } from '../../errors.js';
+import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
 import { StateStore, type Liveness } from '../../state/store.js';
@@ -90,13 +91,14 @@ function openLateOutput(path: string): { stream: WriteStream; finish: () => Prom
   });
   return {
     stream,
-    finish: () =>
-      new Promise<void>((done, fail) => {
-        const report = () =>
-          failure === null ? done() : fail(new RuntimeFailure(`cannot write --late-output ${path}: ${failure.message}`));
-        if (failure !== null || stream.destroyed) report();
-        else stream.end(report);
-      }),
+    finish: async () => {
+      if (failure === null && !stream.destroyed) {
+        stream.end();
+        // A failed last write settles this after the 'error' listener above has recorded it.
+        await finished(stream).catch(() => undefined);
+      }
+      if (failure !== null) throw cannotWrite(path, failure);
+    },
   };
 }
 
