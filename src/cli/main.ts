@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { describeCause, StatesyncError } from '../errors.js';
 import { buildProgram } from './program.js';
 
@@ -11,8 +11,9 @@ export async function main(argv: readonly string[]): Promise<never> {
   const stdio = new ProcessStreams();
   const note = (line: string) => process.stderr.write(`statesync: ${line}\n`);
   let exitCode = 0;
+  let program: Command | null = null;
   try {
-    const program = buildProgram({
+    program = buildProgram({
       terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
       note,
       forceExit: (code) => process.exit(code),
@@ -28,7 +29,7 @@ export async function main(argv: readonly string[]): Promise<never> {
     }
   } catch (err) {
     // A write into a stdout that failed surfaces here as a plain error; the failure is stdout's, said below.
-    exitCode = stdio.stdoutFailedWith(err) ? 0 : reportError(err, debug, note, commandName(argv));
+    exitCode = stdio.stdoutFailedWith(err) ? 0 : reportError(err, debug, note, commandPath(program, argv));
   }
   await stdio.flush();
   if (exitCode === 0 && stdio.stdoutFailure !== null && stdio.stdoutFailure.code !== 'EPIPE') {
@@ -77,11 +78,7 @@ class ProcessStreams {
 }
 
 function reportError(err: unknown, debug: boolean, note: (line: string) => void, command: string | null): number {
-  if (err instanceof CommanderError) {
-    if (err.exitCode === 0) return 0; // --help, --version
-    note(`${err.message.replace(/^error: /, '')} (see 'statesync${command === null ? '' : ` ${command}`} --help')`);
-    return 2;
-  }
+  if (err instanceof CommanderError) return reportCommanderError(err, note, command);
   if (err instanceof StatesyncError) {
     note(err.message);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
@@ -93,10 +90,29 @@ function reportError(err: unknown, debug: boolean, note: (line: string) => void,
   return 1;
 }
 
+function reportCommanderError(err: CommanderError, note: (line: string) => void, command: string | null): number {
+  if (err.exitCode === 0) return 0; // --help, --version
+  // A group named without its subcommand: commander printed the group's help on stderr already.
+  if (err.code === 'commander.help') return 2;
+  // Commander puts its suggestion on a second line, "(Did you mean --window?)": keep it on the first.
+  const message = err.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)$/, '; did you mean $1?')
+    .replace(/\s*\n\s*/g, ' ');
+  note(`${message} (see 'statesync${command === null ? '' : ` ${command}`} --help')`);
+  return 2;
+}
+
 const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'snapshot', 'compact']);
 
-/** The subcommand named on the command line, for pointing at its --help. */
-function commandName(argv: readonly string[]): string | null {
-  const first = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  return first !== undefined && COMMANDS.has(first) ? first : null;
+/** The (sub)command named on the command line, e.g. 'snapshot export', for pointing at its --help. */
+function commandPath(program: Command | null, argv: readonly string[]): string | null {
+  const names: string[] = [];
+  let current = program;
+  for (const arg of argv.slice(2).filter((a) => !a.startsWith('-'))) {
+    current = current?.commands.find((c) => c.name() === arg) ?? null;
+    if (current === null) break;
+    names.push(arg);
+  }
+  return names.length === 0 ? null : names.join(' ');
 }
