@@ -10,6 +10,7 @@ import { runStreamCommand } from './commands/stream.js';
 import { runWatchCommand } from './commands/watch.js';
 import { runCompact, runSnapshotExport, runSnapshotInspect, runSnapshotRestore } from './commands/snapshot.js';
 import {
+  COLOR_MODES,
   parseInstant,
   parsePositiveInt,
   parseOutputOptions,
@@ -207,7 +208,8 @@ Environment:
   STATESYNC_DB     the database when --db is not given
   STATESYNC_NOW    start the processing-time clock at this time (reproducible windows)
   STATESYNC_DEBUG  1: print stack traces of errors, like --debug
-  NO_COLOR         set and not empty: no colours`;
+  NO_COLOR         set and not empty: no colours with --color auto
+  FORCE_COLOR      0: no colours with --color auto; 1, 2 or 3: colours even into a pipe`;
 
 const EXAMPLES: Readonly<Record<ReductionName, string>> = {
   count: 'echo "to be or not to be" | statesync count --window 5s',
@@ -262,5 +264,10 @@ function addOutputOptions(command: Command): Command {
     .option('-f, --format <format>', 'text | tsv | csv | json | table (default: table on a terminal, else tsv)')
     .option('--top <n>', 'only the N highest rows of each window')
     .option('-o, --output <file>', 'write results to FILE instead of stdout')
-    .option('-q, --quiet', 'print no results');
+    .option('-q, --quiet', 'print no results')
+    .addOption(
+      new Option('--color <when>', 'colour table and text output (auto: on a terminal, unless NO_COLOR)')
+        .choices(COLOR_MODES)
+        .default('auto'),
+    );
 }
