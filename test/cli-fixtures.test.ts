@@ -32,6 +32,8 @@ interface Case {
   readonly dir: string;
   readonly args: readonly string[];
   readonly stdin: Buffer;
+  /** Variables the case sets on top of cliEnv(), from its `env` file. */
+  readonly env: Readonly<Record<string, string>>;
   readonly before: ReadonlyArray<readonly string[]>;
   readonly exit: number;
   readonly stdout: { kind: 'exact'; bytes: Buffer } | { kind: 're'; re: RegExp } | { kind: 'json'; subset: unknown };
@@ -39,8 +41,6 @@ interface Case {
   readonly stderr: RegExp | null;
   /** Produced file name -> expected bytes. */
   readonly files: ReadonlyMap<string, Buffer>;
-  /** Variables from the case's `env` file, set on top of the defaults for every process of the case. */
-  readonly env: Readonly<Record<string, string>>;
 }
 
 const caseNames = existsSync(CASES_DIR)
@@ -57,14 +57,13 @@ function cliEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** KEY=VALUE lines (split at the first '='); empty lines are skipped. */
-function parseEnvFile(bytes: Buffer, file: string): Record<string, string> {
+/** An `env` file: one NAME=VALUE per line (VALUE may be empty). */
+function parseEnv(bytes: Buffer, file: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of chompText(bytes).split('\n')) {
-    if (line === '') continue;
-    const eq = line.indexOf('=');
-    if (eq < 1) throw new Error(`${file}: '${line}' is not KEY=VALUE`);
-    env[line.slice(0, eq)] = line.slice(eq + 1);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m === null) throw new Error(`${file}: expected NAME=VALUE, got '${line}'`);
+    env[m[1]!] = m[2]!;
   }
   return env;
 }
@@ -129,6 +128,7 @@ function loadCase(name: string): Case {
     // An empty file is no arguments; otherwise every line (even an empty one) is one argument.
     args: args.length === 0 ? [] : chompText(args).split('\n'),
     stdin: readOptional(dir, 'stdin.txt') ?? Buffer.alloc(0),
+    env: env === null ? {} : parseEnv(env, where('env')),
     before:
       before === null
         ? []
@@ -140,12 +140,11 @@ function loadCase(name: string): Case {
     stdout,
     stderr: stderr === null ? null : wholeTextPattern(chompText(stderr), where('expected.stderr')),
     files,
-    env: env === null ? {} : parseEnvFile(env, where('env')),
   };
 }
 
 /** Runs the real entry point the way a user's shell would, with stdout and stderr piped. */
-function runCli(args: readonly string[], cwd: string, stdin: Buffer, env: Readonly<Record<string, string>>): Promise<Run> {
+function runCli(args: readonly string[], cwd: string, stdin: Buffer, env: Case['env']): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -38,6 +38,7 @@ export interface RawStreamOptions {
   top?: string;
   output?: string;
   quiet?: boolean;
+  color?: string;
 }
 
 export interface RawOutputOptions {
@@ -45,7 +46,10 @@ export interface RawOutputOptions {
   top?: string;
   output?: string;
   quiet?: boolean;
+  color?: string;
 }
+
+export const COLOR_MODES = ['auto', 'always', 'never'] as const;
 
 /** Where the terminal-dependent defaults come from; injected so they are testable. */
 export interface Terminal {
@@ -140,14 +144,30 @@ export function parseStreamOptions(
 export function parseOutputOptions(raw: RawOutputOptions, terminal: Terminal): OutputConfig {
   const toTerminal = (raw.output === undefined || raw.output === '-') && terminal.stdoutIsTTY;
   const format = raw.format === undefined ? (toTerminal ? 'table' : 'tsv') : parseFormat(raw.format);
-  const noColor = terminal.env.NO_COLOR !== undefined && terminal.env.NO_COLOR !== '';
+  const color = wantsColor(raw.color ?? 'auto', toTerminal, terminal.env);
   return Object.freeze({
     format,
     top: raw.top === undefined ? null : parsePositiveInt(raw.top, '--top'),
     path: raw.output === undefined || raw.output === '-' ? null : raw.output,
     quiet: raw.quiet === true,
-    color: toTerminal && !noColor && (format === 'table' || format === 'text'),
+    // Escapes would corrupt tsv, csv and json, whatever --color says.
+    color: color && (format === 'table' || format === 'text'),
   });
+}
+
+/**
+ * The one colour rule. never / always say it all. auto: NO_COLOR (not empty)
+ * turns colour off; FORCE_COLOR turns it off when 0 or false and on otherwise,
+ * even into a pipe (as chalk reads it); else colour only on a terminal.
+ */
+function wantsColor(mode: string, toTerminal: boolean, env: NodeJS.ProcessEnv): boolean {
+  if (mode === 'never') return false;
+  if (mode === 'always') return true;
+  if (mode !== 'auto') throw new UsageError(`--color expects one of ${COLOR_MODES.join(', ')}, got '${mode}'`);
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  return toTerminal;
 }
 
 /** --db, else STATESYNC_DB, else null (in memory). */

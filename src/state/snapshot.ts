@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RuntimeFailure, UsageError } from '../errors.js';
+import { cannotWrite, RuntimeFailure, UsageError } from '../errors.js';
 import { openSqlite } from './sqlite.js';
 import { decodeDelta } from './codec.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -62,10 +62,15 @@ export async function exportSnapshot(
   now: Date,
   progress: Progress = () => undefined,
 ): Promise<SnapshotHeader> {
-  const workDir = 'path' in output ? dirname(output.path) : tmpdir();
-  const image = join(workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
+  // Opened first, so a path that cannot be written fails before any work, naming the path.
+  const target = 'path' in output ? openTarget(output.path) : writerTarget(output.write);
+  const image = join(target.workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
   try {
-    store.exportTo(image);
+    try {
+      store.exportTo(image);
+    } catch (err) {
+      throw cannotWrite(target.path ?? image, err);
+    }
     const facts = describePayload(image);
     const payloadBytes = statSync(image).size;
     const fields: Omit<SnapshotHeader, 'sha256'> = {
@@ -85,29 +90,77 @@ export async function exportSnapshot(
       headerLine,
       Buffer.from(`sha256 ${header.sha256}\n`),
     ]);
-    const writeAll = async (write: (chunk: Buffer) => Promise<void>) => {
+    const writeAll: WriteAll = async (write) => {
       await write(head);
       await copyInto(image, write, payloadBytes, progress);
     };
-    if (!('path' in output)) {
-      await writeAll(output.write);
-    } else if (!isRegularOrAbsent(output.path)) {
-      // A FIFO or a device: write straight into it (a rename would replace it).
-      await writeToFile(output.path, writeAll, false);
-    } else {
-      // The file appears only complete: temporary file, fsync, rename.
-      const partial = `${output.path}.partial-${process.pid}`;
-      try {
-        await writeToFile(partial, writeAll, true);
-      } catch (err) {
-        rmSync(partial, { force: true });
-        throw err;
-      }
-      renameSync(partial, output.path);
-    }
+    await target.fill(writeAll);
     return header;
   } finally {
     rmSync(image, { force: true });
+    target.discard();
+  }
+}
+
+type Write = (chunk: Buffer) => Promise<void>;
+type WriteAll = (write: Write) => Promise<void>;
+
+interface Target {
+  /** The file named by the user; null for a writer such as stdout (its failures are its own). */
+  readonly path: string | null;
+  /** Where the export's temporary database goes: beside a regular file, else the temporary directory. */
+  readonly workDir: string;
+  fill(writeAll: WriteAll): Promise<void>;
+  /** Closes and removes what was not completed; a no-op after fill succeeded. */
+  discard(): void;
+}
+
+function writerTarget(write: Write): Target {
+  return { path: null, workDir: tmpdir(), fill: (writeAll) => writeAll(write), discard: () => undefined };
+}
+
+/**
+ * A snapshot file to write. A regular file appears only complete: a temporary
+ * file beside it, fsync, rename. A FIFO or a device is written straight into
+ * (a rename would replace it). Every failure names `path` and its cause.
+ */
+function openTarget(path: string): Target {
+  const direct = !isRegularOrAbsent(path);
+  const file = direct ? path : `${path}.partial-${process.pid}`;
+  const fd = asWriteOf(path, () => openSync(file, 'w'));
+  let open = true;
+  let done = false;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return {
+    path,
+    workDir: direct ? tmpdir() : dirname(path),
+    fill: async (writeAll) => {
+      await writeAll(async (chunk) => {
+        asWriteOf(path, () => writeSync(fd, chunk));
+      });
+      asWriteOf(path, () => {
+        if (!direct) fsyncSync(fd);
+        close();
+        if (!direct) renameSync(file, path);
+      });
+      done = true;
+    },
+    discard: () => {
+      close();
+      if (!direct && !done) rmSync(file, { force: true });
+    },
+  };
+}
+
+/** Runs one step of writing `path`; a failure becomes the typed error naming the path and its cause. */
+function asWriteOf<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    throw cannotWrite(path, err);
   }
 }
 
@@ -282,23 +335,6 @@ function describePayload(image: string): { schemaVersion: number; jobs: Snapshot
     throw new RuntimeFailure(`cannot read the exported image: ${(err as Error).message}`);
   } finally {
     db.close();
-  }
-}
-
-async function writeToFile(
-  path: string,
-  writeAll: (write: (chunk: Buffer) => Promise<void>) => Promise<void>,
-  sync: boolean,
-): Promise<void> {
-  const fd = openSync(path, 'w');
-  try {
-    await writeAll((chunk) => {
-      writeSync(fd, chunk);
-      return Promise.resolve();
-    });
-    if (sync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Database as DB } from 'better-sqlite3';
-import { FencedError, RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
+import { describeCause, FencedError, RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
 import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
 import { decodeDelta, encodeDelta } from './codec.js';
 import { openSqlite } from './sqlite.js';
@@ -763,6 +763,7 @@ export class StateStore {
           if (isBusy(err)) {
             throw new RuntimeFailure(`database ${this.path} stayed locked by another process; giving up after ${attempt + 1} tries`);
           }
+          if (refusedBySystem(err)) throw new RuntimeFailure(`cannot write ${this.path}: ${describeCause(err)}`, { cause: err });
           throw err;
         }
         sleepSync(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
@@ -821,6 +822,12 @@ function encodeRows(rows: readonly ResultRow[]): string {
 function decodeRows(text: string): ResultRow[] {
   const rows = JSON.parse(text) as Array<[string, number | string]>;
   return rows.map(([key, value]) => [key, typeof value === 'string' ? BigInt(value) : value]);
+}
+
+/** A full disk, an I/O error, a read-only file or mount: the outside world refused a write, not a bug. */
+function refusedBySystem(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|PERM)/.test(code);
 }
 
 function isBusy(err: unknown): boolean {

@@ -35,7 +35,7 @@ describe('the single executable', () => {
   it('prints its version and nothing on stderr', () => {
     const r = run(['--version']);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/^statesync \d+\.\d+\.\d+\n$/);
     expect(r.stderr).toBe('');
   });
 

@@ -62,6 +62,43 @@ describe('parseOutputOptions', () => {
     expect(parseOutputOptions({ format: 'text' }, TTY_NO_COLOR).color).toBe(false);
   });
 
+  it.each(['0', 'false'])('FORCE_COLOR=%j turns colour off on a terminal (--color auto)', (value) => {
+    expect(parseOutputOptions({}, { stdoutIsTTY: true, env: { FORCE_COLOR: value } }).color).toBe(false);
+    expect(parseOutputOptions({ color: 'auto', format: 'text' }, { stdoutIsTTY: true, env: { FORCE_COLOR: value } }).color).toBe(false);
+  });
+
+  it.each(['1', '2', '3', 'true'])('FORCE_COLOR=%j colours even into a pipe, unless NO_COLOR is set', (value) => {
+    expect(parseOutputOptions({ format: 'table' }, { stdoutIsTTY: false, env: { FORCE_COLOR: value } }).color).toBe(true);
+    expect(parseOutputOptions({ format: 'table' }, { stdoutIsTTY: false, env: { FORCE_COLOR: value, NO_COLOR: '1' } }).color).toBe(
+      false,
+    );
+  });
+
+  it('an empty NO_COLOR or FORCE_COLOR counts as unset', () => {
+    expect(parseOutputOptions({}, { stdoutIsTTY: true, env: { NO_COLOR: '', FORCE_COLOR: '' } }).color).toBe(true);
+    expect(parseOutputOptions({}, { stdoutIsTTY: false, env: { NO_COLOR: '', FORCE_COLOR: '' } }).color).toBe(false);
+  });
+
+  it('--color always colours table and text anywhere, whatever the environment says', () => {
+    const env = { NO_COLOR: '1', FORCE_COLOR: '0' };
+    expect(parseOutputOptions({ color: 'always', format: 'table' }, { stdoutIsTTY: false, env }).color).toBe(true);
+    expect(parseOutputOptions({ color: 'always', format: 'text', output: 'out.txt' }, { stdoutIsTTY: false, env }).color).toBe(true);
+  });
+
+  it('--color never never colours, even on a terminal with FORCE_COLOR', () => {
+    expect(parseOutputOptions({ color: 'never' }, { stdoutIsTTY: true, env: { FORCE_COLOR: '3' } }).color).toBe(false);
+  });
+
+  it.each(['tsv', 'csv', 'json'])('%s is never coloured, even with --color always', (format) => {
+    expect(parseOutputOptions({ color: 'always', format }, TTY).color).toBe(false);
+  });
+
+  it('an unknown --color is a usage error naming the choices', () => {
+    expect(usageError(() => parseOutputOptions({ color: 'sometimes' }, PIPE)).message).toBe(
+      "--color expects one of auto, always, never, got 'sometimes'",
+    );
+  });
+
   it('an explicit format wins over the terminal default', () => {
     expect(parseOutputOptions({ format: 'tsv' }, TTY).format).toBe('tsv');
     expect(parseOutputOptions({ format: 'table' }, PIPE).format).toBe('table');

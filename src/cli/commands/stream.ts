@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
+import { finished } from 'node:stream/promises';
 import type { StreamConfig } from '../../config.js';
-import { RuntimeFailure } from '../../errors.js';
+import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
 import { formatReject } from '../../sinks/rejects.js';
@@ -22,8 +23,8 @@ export async function runStreamCommand(
   try {
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
-    const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput, '--late-output');
-    const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput, '--reject-output');
+    const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
+    const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     const bar = config.output.quiet ? null : fileProgressBar();
     job = new StreamJob(config, {
       store,
@@ -98,7 +99,7 @@ export async function runStreamCommand(
  * --late-output, --reject-output: an append-only file; a write failure surfaces at the end as a runtime error.
  * The lines of one turn of the event loop (one chunk of input) go out in one write, not one each.
  */
-function openAppendOutput(path: string, flag: string): { write: (text: string) => void; finish: () => Promise<void> } {
+function openAppendOutput(path: string): { write: (text: string) => void; finish: () => Promise<void> } {
   const stream = createWriteStream('', { fd: openOutputFile(path, 'a') });
   let failure: Error | null = null;
   stream.on('error', (err) => {
@@ -114,14 +115,15 @@ function openAppendOutput(path: string, flag: string): { write: (text: string) =
       if (pending === '') setImmediate(flush);
       pending += text;
     },
-    finish: () =>
-      new Promise<void>((done, fail) => {
-        flush();
-        const report = () =>
-          failure === null ? done() : fail(new RuntimeFailure(`cannot write ${flag} ${path}: ${failure.message}`));
-        if (failure !== null || stream.destroyed) report();
-        else stream.end(report);
-      }),
+    finish: async () => {
+      flush();
+      if (failure === null && !stream.destroyed) {
+        stream.end();
+        // A failed last write settles this after the 'error' listener above has recorded it.
+        await finished(stream).catch(() => undefined);
+      }
+      if (failure !== null) throw cannotWrite(path, failure);
+    },
   };
 }
 
