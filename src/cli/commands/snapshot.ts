@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../../errors.js';
 import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { StateStore } from '../../state/store.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { localLiveness } from './stream.js';
 
 /** A progress bar on stderr when it is a terminal; nothing otherwise. */
@@ -26,6 +27,7 @@ export function progressBar(label: string): { update: Progress; done: () => void
 }
 
 export async function runSnapshotExport(db: string, output: string | null, version: string, note: (l: string) => void): Promise<number> {
+  refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
   const store = StateStore.open(db, { mustExist: true });
   const bar = progressBar('export');
   try {

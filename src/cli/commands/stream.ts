@@ -6,6 +6,7 @@ import { REJECT_REASONS } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
 import { StateStore, type Liveness } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
 
@@ -17,6 +18,14 @@ export async function runStreamCommand(
   note: (line: string) => void,
   forceExit: (code: number) => never,
 ): Promise<number> {
+  refuseOutputsOverInputs(
+    [
+      { option: '-o', path: config.output.path },
+      { option: '--late-output', path: config.lateOutput },
+    ],
+    config.inputs.flatMap((input) => (input.kind === 'file' ? [input.path] : [])),
+    config.db,
+  );
   const store = StateStore.open(config.db);
   try {
     let job: StreamJob | null = null;

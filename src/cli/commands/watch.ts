@@ -1,5 +1,6 @@
 import type { OutputConfig } from '../../config.js';
 import { StateStore } from '../../state/store.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 
 export interface WatchConfig {
@@ -20,6 +21,7 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
  * poll costs next to nothing) until SIGINT/SIGTERM or a closed pipe.
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
+  refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
   const store = StateStore.open(config.db, { mustExist: true });
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
   let wake: (() => void) | null = null;
