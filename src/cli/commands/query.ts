@@ -19,7 +19,7 @@ export interface QueryConfig {
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
   refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
-  const store = StateStore.open(config.db, { mustExist: true });
+  const store = StateStore.open(config.db, { readOnly: true });
   try {
     const jobs = store.jobNames();
     if (config.job !== null && !jobs.includes(config.job)) {

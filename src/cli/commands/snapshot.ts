@@ -28,7 +28,7 @@ export function progressBar(label: string): { update: Progress; done: () => void
 
 export async function runSnapshotExport(db: string, output: string | null, version: string, note: (l: string) => void): Promise<number> {
   refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
-  const store = StateStore.open(db, { mustExist: true });
+  const store = StateStore.open(db, { readOnly: true });
   const bar = progressBar('export');
   try {
     const header =

@@ -22,7 +22,7 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
   refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
-  const store = StateStore.open(config.db, { mustExist: true });
+  const store = StateStore.open(config.db, { readOnly: true });
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
   let wake: (() => void) | null = null;
   const stop = (why: 'SIGINT' | 'SIGTERM' | 'EPIPE') => {
@@ -37,6 +37,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   try {
     let next = config.fromSeq;
     for (;;) {
+      store.refresh();
       for (const window of store.readFinal(config.job, next)) {
         output.publish(window);
         next = window.seq! + 1;
