@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from 'node:fs';
+import { fstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
@@ -13,14 +13,17 @@ export interface OutputTarget {
  * it for writing would empty it before it is read, as `sort -o` is careful to
  * avoid. Files are compared by identity (device and inode when they exist, the
  * real path otherwise), so `in.txt`, `./in.txt`, a symlink and a hard link all
- * match. Call it before anything is opened for writing.
+ * match; an input '-' is the file stdin is redirected from, if any. Call it
+ * before anything is opened for writing.
  */
 export function refuseOutputsOverInputs(
   outputs: readonly OutputTarget[],
   inputs: readonly string[],
   db: string | null,
 ): void {
-  const protectedFiles: Array<{ path: string; what: string }> = inputs.map((path) => ({ path, what: 'one of the inputs' }));
+  const protectedFiles: Array<{ path: string; what: string }> = inputs.map((path) =>
+    path === '-' ? { path, what: 'stdin, one of the inputs' } : { path, what: 'one of the inputs' },
+  );
   if (db !== null) {
     protectedFiles.push({ path: db, what: 'the database (--db)' });
     for (const suffix of ['-wal', '-shm']) protectedFiles.push({ path: db + suffix, what: `the database's ${suffix} file` });
@@ -37,12 +40,16 @@ export function refuseOutputsOverInputs(
   }
 }
 
-/** device:inode of an existing regular file, else its real path; null for anything that is not a regular file. */
+/**
+ * device:inode of an existing regular file (for '-', the file stdin is
+ * redirected from), else its real path; null for anything that is not a regular file.
+ */
 function identity(path: string): string | null {
   try {
-    const st = statSync(path);
+    const st = path === '-' ? fstatSync(0) : statSync(path);
     return st.isFile() ? `${st.dev}:${st.ino}` : null;
   } catch {
+    if (path === '-') return null;
     // Not there (yet): the same name reached through another spelling or a symlinked directory.
     try {
       return join(realpathSync(dirname(resolve(path))), basename(path));

@@ -23,7 +23,7 @@ export async function runStreamCommand(
       { option: '-o', path: config.output.path },
       { option: '--late-output', path: config.lateOutput },
     ],
-    config.inputs.flatMap((input) => (input.kind === 'file' ? [input.path] : [])),
+    config.inputs.map((input) => (input.kind === 'file' ? input.path : '-')),
     config.db,
   );
   const store = StateStore.open(config.db);
