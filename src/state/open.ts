@@ -39,7 +39,7 @@ export function inspectSchema(db: DB, path: string): 'empty' | 'statesync' {
     throw err;
   }
   if (version === 0 && objects === 0) return 'empty';
-  // A newer statesync may have other tables; migrate() then says to upgrade.
+  // A newer statesync may have other tables; the version check then says to upgrade.
   if (version > SCHEMA_VERSION && tables.includes('jobs')) return 'statesync';
   if (version >= 1 && STATESYNC_TABLES.every((t) => tables.includes(t))) return 'statesync';
   throw new UsageError(
