@@ -125,7 +125,7 @@ export function buildProgram(io: ProgramIO): Command {
   snapshot
     .command('restore')
     .description('validate a snapshot, then replace the database state with it atomically')
-    .argument('<file>', 'the snapshot file')
+    .argument('<file>', "the snapshot file, or '-' for stdin")
     .option('--db <file>', 'the SQLite database to restore into (default: $STATESYNC_DB)')
     .option('--force', 'restore even while live workers use the database')
     .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')

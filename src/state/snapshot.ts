@@ -174,21 +174,26 @@ export interface ValidatedSnapshot {
 /**
  * Reads and checks a snapshot completely: format, version, length,
  * checksum, SQLite integrity, schema, and that every stored row decodes.
- * Throws UsageError naming the first problem; changes nothing anywhere.
+ * Throws UsageError naming the first problem (the file as `name`, e.g.
+ * stdin for a spooled copy); changes nothing anywhere.
  */
-export async function validateSnapshot(file: string, progress: Progress = () => undefined): Promise<ValidatedSnapshot> {
+export async function validateSnapshot(
+  file: string,
+  progress: Progress = () => undefined,
+  name = file,
+): Promise<ValidatedSnapshot> {
   let size: number;
   try {
     size = statSync(file).size;
   } catch {
-    throw new UsageError(`${file}: no such snapshot file`);
+    throw new UsageError(`${name}: no such snapshot file`);
   }
-  if (size === 0) throw new UsageError(`${file} is empty, not a statesync snapshot`);
-  const { header, headerLine, payloadOffset } = readHeader(file, size);
+  if (size === 0) throw new UsageError(`${name} is empty, not a statesync snapshot`);
+  const { header, headerLine, payloadOffset } = readHeader(file, size, name);
   const payloadBytes = size - payloadOffset;
   if (payloadBytes !== header.payload_bytes) {
     throw new UsageError(
-      `${file} is truncated or padded: the header announces ${header.payload_bytes} payload bytes, the file holds ${payloadBytes}`,
+      `${name} is truncated or padded: the header announces ${header.payload_bytes} payload bytes, the file holds ${payloadBytes}`,
     );
   }
   const image = join(tmpdir(), `.statesync-restore-${process.pid}-${Date.now()}.db`);
@@ -210,12 +215,12 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
       closeSync(out);
     }
     if (hash.digest('hex') !== header.sha256) {
-      throw new UsageError(`${file} is corrupt: its checksum does not match its header and content`);
+      throw new UsageError(`${name} is corrupt: its checksum does not match its header and content`);
     }
-    checkPayload(file, image, header);
+    checkPayload(name, image, header);
     const facts = describePayload(image);
     if (JSON.stringify(facts.counts) !== JSON.stringify(header.counts) || JSON.stringify(facts.jobs) !== JSON.stringify(header.jobs)) {
-      throw new UsageError(`${file} is inconsistent: its header's jobs or counts do not match its content`);
+      throw new UsageError(`${name} is inconsistent: its header's jobs or counts do not match its content`);
     }
     // An older schema is brought up to date on the temporary copy, never on the target.
     StateStore.open(image).close();
@@ -226,7 +231,7 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
   }
 }
 
-function readHeader(file: string, size: number): { header: SnapshotHeader; headerLine: Buffer; payloadOffset: number } {
+function readHeader(file: string, size: number, name: string): { header: SnapshotHeader; headerLine: Buffer; payloadOffset: number } {
   const fd = openSync(file, 'r');
   let head: Buffer;
   try {
@@ -238,22 +243,22 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; heade
   const firstNl = head.indexOf(10);
   const magic = head.subarray(0, firstNl < 0 ? Math.min(head.length, 64) : firstNl).toString('latin1');
   const m = /^STATESYNC-SNAPSHOT (\d+)$/.exec(magic);
-  if (m === null) throw new UsageError(`${file} is not a statesync snapshot (no snapshot header)`);
+  if (m === null) throw new UsageError(`${name} is not a statesync snapshot (no snapshot header)`);
   if (Number(m[1]) > SNAPSHOT_VERSION) {
     throw new UsageError(
-      `${file} is a version ${m[1]} snapshot, written by a newer statesync (this one reads version ${SNAPSHOT_VERSION}); upgrade statesync`,
+      `${name} is a version ${m[1]} snapshot, written by a newer statesync (this one reads version ${SNAPSHOT_VERSION}); upgrade statesync`,
     );
   }
   const secondNl = head.indexOf(10, firstNl + 1);
-  if (secondNl < 0) throw new UsageError(`${file} is truncated: its header is incomplete`);
+  if (secondNl < 0) throw new UsageError(`${name} is truncated: its header is incomplete`);
   const thirdNl = head.indexOf(10, secondNl + 1);
   const checksum = thirdNl < 0 ? null : /^sha256 ([0-9a-f]{64})$/.exec(head.subarray(secondNl + 1, thirdNl).toString('latin1'));
-  if (checksum === null) throw new UsageError(`${file} is truncated or corrupt: its checksum line is missing`);
+  if (checksum === null) throw new UsageError(`${name} is truncated or corrupt: its checksum line is missing`);
   let header: SnapshotHeader;
   try {
     header = { ...(JSON.parse(head.subarray(firstNl + 1, secondNl).toString('utf8')) as object), sha256: checksum[1]! } as SnapshotHeader;
   } catch {
-    throw new UsageError(`${file} is corrupt: its header is not valid JSON`);
+    throw new UsageError(`${name} is corrupt: its header is not valid JSON`);
   }
   if (
     header === null ||
@@ -264,37 +269,37 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; heade
     typeof header.sha256 !== 'string' ||
     !Array.isArray(header.jobs)
   ) {
-    throw new UsageError(`${file} is corrupt: its header lacks required fields`);
+    throw new UsageError(`${name} is corrupt: its header lacks required fields`);
   }
   if (!Number.isSafeInteger(header.schema_version) || header.schema_version > SCHEMA_VERSION) {
-    throw new UsageError(`${file} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
+    throw new UsageError(`${name} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
   }
   return { header, headerLine: Buffer.from(head.subarray(firstNl + 1, secondNl + 1)), payloadOffset: thirdNl + 1 };
 }
 
 /** The payload must be a sound SQLite database whose every row decodes, agreeing with the header. */
-function checkPayload(file: string, image: string, header: SnapshotHeader): void {
+function checkPayload(name: string, image: string, header: SnapshotHeader): void {
   let db: ReturnType<typeof openSqlite>;
   try {
     db = openSqlite(image, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw new UsageError(`${file} is corrupt: its payload is not a database (${(err as Error).message})`);
+    throw new UsageError(`${name} is corrupt: its payload is not a database (${(err as Error).message})`);
   }
   try {
     const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw new UsageError(`${file} is corrupt: ${String(integrity)}`);
+    if (integrity !== 'ok') throw new UsageError(`${name} is corrupt: ${String(integrity)}`);
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version !== header.schema_version) {
-      throw new UsageError(`${file} is inconsistent: header says schema ${header.schema_version}, payload has ${version}`);
+      throw new UsageError(`${name} is inconsistent: header says schema ${header.schema_version}, payload has ${version}`);
     }
     const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
     for (const table of SNAPSHOT_TABLES) {
-      if (!tables.has(table)) throw new UsageError(`${file} is inconsistent: table ${table} is missing`);
+      if (!tables.has(table)) throw new UsageError(`${name} is inconsistent: table ${table} is missing`);
     }
     const jobs = db.prepare('SELECT job, definition FROM jobs ORDER BY job').all() as Array<{ job: string; definition: string }>;
     const headerJobs = header.jobs.map((j) => j.job).sort();
     if (JSON.stringify(jobs.map((j) => j.job)) !== JSON.stringify(headerJobs)) {
-      throw new UsageError(`${file} is inconsistent: the header's job list does not match the content`);
+      throw new UsageError(`${name} is inconsistent: the header's job list does not match the content`);
     }
     for (const j of jobs) JSON.parse(j.definition);
     for (const row of db.prepare('SELECT rows FROM results').pluck().iterate() as Iterable<string>) JSON.parse(row);
@@ -306,7 +311,7 @@ function checkPayload(file: string, image: string, header: SnapshotHeader): void
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`${file} is corrupt: ${(err as Error).message}`);
+    throw new UsageError(`${name} is corrupt: ${(err as Error).message}`);
   } finally {
     db.close();
   }

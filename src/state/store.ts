@@ -3,6 +3,7 @@ import type { Database as DB } from 'better-sqlite3';
 import { describeCause, FencedError, RuntimeFailure, StaleBatchError, StatesyncError, UsageError } from '../errors.js';
 import type { DeltaColumns, ResultRow, Summarizer, WindowResult } from '../model.js';
 import { decodeDelta, encodeDelta } from './codec.js';
+import { inspectSchema, newerSchema, openForReading, openForWriting } from './open.js';
 import { openSqlite } from './sqlite.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
@@ -146,26 +147,33 @@ export const SNAPSHOT_TABLES = ['jobs', 'sources', 'deltas', 'results', 'dedupe'
  */
 export class StateStore {
   private constructor(
-    private readonly db: DB,
+    private db: DB,
     readonly path: string | null,
+    /** Set for a reader of a private copy of the file (see openForReading): whether the file changed since. */
+    private changed: (() => boolean) | null = null,
   ) {}
 
-  /** Opens (creating and migrating) the database; `path` null keeps state in memory. */
-  static open(path: string | null, options: { mustExist?: boolean } = {}): StateStore {
+  /**
+   * Opens (creating and migrating) the database; `path` null keeps state in memory.
+   * `readOnly` (query, watch, status, snapshot export): the database must exist, and
+   * nothing is written to it, so it may be a file this process cannot write.
+   */
+  static open(path: string | null, options: { mustExist?: boolean; readOnly?: boolean } = {}): StateStore {
+    if (path !== null && options.readOnly === true) return StateStore.openReadOnly(path);
     let db: DB;
     try {
-      db = openSqlite(path ?? ':memory:', { fileMustExist: options.mustExist === true });
+      db = path === null ? openSqlite(':memory:') : openForWriting(path, options.mustExist === true);
     } catch (err) {
-      if (options.mustExist === true && (err as { code?: string }).code === 'SQLITE_CANTOPEN') {
-        throw new UsageError(`no database at ${path}; run a stream command with --db ${path} first`);
-      }
+      if (err instanceof StatesyncError) throw err;
       throw new RuntimeFailure(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {
       db.pragma('busy_timeout = 5000');
+      // Read before anything is written, so someone else's database is left exactly as it was.
+      const schema = path === null ? 'empty' : inspectSchema(db, path);
       // A fresh database frees pages incrementally, so compaction can give space back
       // without a full VACUUM (which would block writers for its whole duration).
-      if ((db.pragma('user_version', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL');
+      if (schema === 'empty') db.pragma('auto_vacuum = INCREMENTAL');
       if (path !== null) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (mode !== 'wal') throw new RuntimeFailure(`cannot put ${path} in WAL mode (got ${String(mode)})`);
@@ -187,6 +195,23 @@ export class StateStore {
       throw new RuntimeFailure(`cannot use database ${path}: ${message}`, { cause: err });
     }
     return new StateStore(db, path);
+  }
+
+  private static openReadOnly(path: string): StateStore {
+    const { db, changed } = openForReading(path);
+    return new StateStore(db, path, changed);
+  }
+
+  /**
+   * A reader of a private copy (a database at rest where this process cannot
+   * write) opens the file again once it changed, e.g. when a writer started.
+   */
+  refresh(): void {
+    if (this.changed === null || this.path === null || !this.changed()) return;
+    const next = StateStore.openReadOnly(this.path);
+    this.db.close();
+    this.db = next.db;
+    this.changed = next.changed;
   }
 
   close(): void {
@@ -787,11 +812,7 @@ function finalizationLimit(live: ReadonlyArray<{ watermark: number | null; idle:
 function migrate(db: DB): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   const refuseNewer = (v: number) => {
-    if (v > SCHEMA_VERSION) {
-      throw new UsageError(
-        `the database was written by a newer statesync (schema ${v}, this one knows ${SCHEMA_VERSION}); upgrade statesync`,
-      );
-    }
+    if (v > SCHEMA_VERSION) throw newerSchema(v);
   };
   refuseNewer(version());
   if (version() === SCHEMA_VERSION) return;

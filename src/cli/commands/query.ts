@@ -3,6 +3,7 @@ import type { WindowResult } from '../../model.js';
 import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/reducers.js';
 import { summarizerFor } from '../../reducers/summarize.js';
 import { StateStore } from '../../state/store.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 import { requireKnownJob } from './jobs.js';
 import type { OutputConfig } from '../../config.js';
@@ -18,7 +19,8 @@ export interface QueryConfig {
 
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
-  const store = StateStore.open(config.db, { mustExist: true });
+  refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
+  const store = StateStore.open(config.db, { readOnly: true });
   try {
     requireKnownJob(store, config.job, config.db);
     const summarizer = (job: string) => {

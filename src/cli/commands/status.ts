@@ -6,7 +6,7 @@ import { localLiveness } from './stream.js';
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
 export function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): number {
-  const store = StateStore.open(db, { mustExist: true });
+  const store = StateStore.open(db, { readOnly: true });
   try {
     const raw = store.status();
     const liveness = localLiveness(workerTimeoutMs);

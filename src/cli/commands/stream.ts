@@ -8,6 +8,7 @@ import { StreamJob } from '../../pipeline.js';
 import { formatReject } from '../../sinks/rejects.js';
 import { StateStore, type Liveness } from '../../state/store.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
 
@@ -19,6 +20,15 @@ export async function runStreamCommand(
   note: (line: string) => void,
   forceExit: (code: number) => never,
 ): Promise<number> {
+  refuseOutputsOverInputs(
+    [
+      { option: '-o', path: config.output.path },
+      { option: '--late-output', path: config.lateOutput },
+      { option: '--reject-output', path: config.rejectOutput },
+    ],
+    config.inputs.map((input) => (input.kind === 'file' ? input.path : '-')),
+    config.db,
+  );
   const store = StateStore.open(config.db);
   try {
     let job: StreamJob | null = null;

@@ -1,5 +1,6 @@
 import type { OutputConfig } from '../../config.js';
 import { StateStore } from '../../state/store.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 import { requireKnownJob } from './jobs.js';
 
@@ -21,7 +22,8 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
  * poll costs next to nothing) until SIGINT/SIGTERM or a closed pipe.
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
-  const store = StateStore.open(config.db, { mustExist: true });
+  refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
+  const store = StateStore.open(config.db, { readOnly: true });
   try {
     requireKnownJob(store, config.job, config.db);
   } catch (err) {
@@ -42,6 +44,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   try {
     let next = config.fromSeq;
     for (;;) {
+      store.refresh();
       for (const window of store.readFinal(config.job, next)) {
         output.publish(window);
         next = window.seq! + 1;
