@@ -46,6 +46,8 @@ export interface StreamConfig {
   readonly idleTimeoutMs: number | null;
   /** Where late records' original lines are appended; null nowhere. */
   readonly lateOutput: string | null;
+  /** Where rejected lines are appended with their reason; null nowhere. */
+  readonly rejectOutput: string | null;
   /** --dedupe: where a record's id is; null keeps every record. */
   readonly dedupe: FieldSpec | null;
   readonly dedupeTtlMs: number;

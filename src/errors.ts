@@ -65,3 +65,18 @@ export function describeCause(err: unknown): string {
   // Node's messages read "EROFS: read-only file system, open '/x'": keep the words, drop code and path.
   return message.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
 }
+
+/** Causes that mean the path named cannot be a file to write (a missing directory, a file or directory in the way). */
+const PATH_MISTAKES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * A failure to create or write `path` as one typed line. A path that cannot
+ * name a file is the caller's mistake (exit 2); a refusal of the system (read-only
+ * file system, permission denied, disk full, I/O error) is a runtime failure (exit 1).
+ */
+export function cannotWrite(path: string, err: unknown): StatesyncError {
+  if (err instanceof StatesyncError) return err;
+  const message = `cannot write ${path}: ${describeCause(err)}`;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && PATH_MISTAKES.has(code) ? new UsageError(message) : new RuntimeFailure(message, { cause: err });
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from './config.js';
 import { FencedError, RuntimeFailure, StaleBatchError } from './errors.js';
 import type { WindowResult } from './model.js';
-import { LineFramer, type RejectReason } from './records/framer.js';
+import { LineFramer, type FramerOutput, type RejectReason } from './records/framer.js';
 import { makeRecordReader, type ParsedRecord, type RecordReader } from './records/record-reader.js';
 import { describeSpec } from './records/specs.js';
 import { countWords, type WordTally } from './records/words.js';
@@ -31,6 +31,13 @@ export interface StreamDeps {
   readonly note: (line: string) => void;
   /** Receives the original line of each late record (--late-output). */
   readonly late?: (line: string) => void;
+  /**
+   * Receives each rejected line (--reject-output): its source's label, where
+   * the line starts in it (in bytes), and the line without its line ending:
+   * its bytes when they are no valid text (of a line too long only the first
+   * ones), else the decoded string.
+   */
+  readonly reject?: (reason: RejectReason, source: string, offset: number, line: Buffer | string) => void;
   /** This process, as a worker, and how to tell other workers' liveness. */
   readonly liveness: Liveness;
   readonly pid: number;
@@ -67,6 +74,7 @@ const TICK_MS = 50;
 
 interface SourceEntry {
   kind: string;
+  label: string;
   identity: string | null;
   network: NetworkStats | null;
   fromOffset: number;
@@ -320,6 +328,7 @@ export class StreamJob {
     }
     const entry: SourceEntry = {
       kind: source.kind,
+      label: source.label,
       identity: source.identity,
       network: null,
       fromOffset: dbOffset,
@@ -328,12 +337,8 @@ export class StreamJob {
       maxEventTime: committed?.maxEventTime ?? null,
     };
     this.progress.set(source.id, entry);
-    const newFramer = (offset: number) =>
-      new LineFramer(
-        { lines: (buf, start, end) => this.onLines(entry, buf, start, end), reject: (reason) => this.onReject(reason) },
-        this.config.maxLineBytes,
-        offset,
-      );
+    const keepRejected = this.deps.reject !== undefined;
+    const newFramer = (offset: number) => new LineFramer(this.framerOutput(entry), this.config.maxLineBytes, offset, keepRejected);
     let framer = newFramer(readFrom);
     const onRestart = (identity: string) => {
       // Rotated or truncated (--follow): finish the old content, commit it, start the new file at 0.
@@ -379,6 +384,7 @@ export class StreamJob {
     // Not replayable: the offset only counts bytes received, across runs.
     const entry: SourceEntry = {
       kind: source.kind,
+      label: source.label,
       identity: null,
       network: source.stats,
       fromOffset: committed?.offset ?? 0,
@@ -395,10 +401,7 @@ export class StreamJob {
   }
 
   private async consumeConnection(connection: Connection, entry: SourceEntry): Promise<void> {
-    const framer = new LineFramer(
-      { lines: (buf, start, end) => this.onLines(entry, buf, start, end), reject: (reason) => this.onReject(reason) },
-      this.config.maxLineBytes,
-    );
+    const framer = new LineFramer(this.framerOutput(entry), this.config.maxLineBytes, 0, this.deps.reject !== undefined);
     try {
       for await (const chunk of connection.chunks) {
         while (this.storeOp !== null) await this.storeOp;
@@ -451,7 +454,17 @@ export class StreamJob {
     this.wakeOnStop?.();
   }
 
-  private onLines(entry: SourceEntry, buf: Buffer, start: number, end: number): void {
+  private framerOutput(entry: SourceEntry): FramerOutput {
+    return {
+      lines: (buf, start, end, offset) => this.onLines(entry, buf, start, end, offset),
+      reject: (reason, offset, buf, start, end) => {
+        this.onReject(reason);
+        this.deps.reject?.(reason, entry.label, offset, buf.subarray(start, end));
+      },
+    };
+  }
+
+  private onLines(entry: SourceEntry, buf: Buffer, start: number, end: number, offset: number): void {
     const tally = this.tally;
     if (!this.eventTime) this.useProcessingWindow(this.deps.clock.now());
     if (this.byteWords) {
@@ -474,6 +487,9 @@ export class StreamJob {
     }
     const n = text.length;
     let lineStart = 0;
+    // --reject-output: how far into the text (in characters, and in bytes) the last rejected line was.
+    let rejectChars = 0;
+    let rejectBytes = 0;
     while (lineStart < n) {
       let lineEnd = text.indexOf('\n', lineStart);
       const next = lineEnd < 0 ? n : lineEnd + 1;
@@ -481,19 +497,25 @@ export class StreamJob {
       entry.lines++;
       if (lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
       if (lineEnd > lineStart && !isBlank(text, lineStart, lineEnd)) {
-        this.onRecordLine(text.slice(lineStart, lineEnd), entry);
+        const line = text.slice(lineStart, lineEnd);
+        const problem = this.reader!(line, this.record);
+        if (problem === null) {
+          this.onRecord(line, entry);
+        } else {
+          this.onReject(problem);
+          if (this.deps.reject !== undefined) {
+            rejectBytes += Buffer.byteLength(text.slice(rejectChars, lineStart));
+            rejectChars = lineStart;
+            this.deps.reject(problem, entry.label, offset + rejectBytes, line);
+          }
+        }
       }
       lineStart = next;
     }
   }
 
-  private onRecordLine(line: string, entry: SourceEntry): void {
+  private onRecord(line: string, entry: SourceEntry): void {
     const record = this.record;
-    const problem = this.reader!(line, record);
-    if (problem !== null) {
-      this.onReject(problem);
-      return;
-    }
     // Fold the key only: JSON paths, regexes and delimiters still see the line as written.
     if (this.config.ignoreCase) record.key = record.key.toLowerCase();
     if (this.eventTime) {

@@ -32,6 +32,8 @@ interface Case {
   readonly dir: string;
   readonly args: readonly string[];
   readonly stdin: Buffer;
+  /** Variables the case sets on top of cliEnv(), from its `env` file. */
+  readonly env: Readonly<Record<string, string>>;
   readonly before: ReadonlyArray<readonly string[]>;
   readonly exit: number;
   readonly stdout: { kind: 'exact'; bytes: Buffer } | { kind: 're'; re: RegExp } | { kind: 'json'; subset: unknown };
@@ -47,11 +49,22 @@ const caseNames = existsSync(CASES_DIR)
       .sort()
   : [];
 
-function cliEnv(): NodeJS.ProcessEnv {
+function cliEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, STATESYNC_NOW: PINNED_NOW, NO_COLOR: '1' };
   delete env.STATESYNC_DB;
   delete env.STATESYNC_DEBUG;
   delete env.FORCE_COLOR;
+  return { ...env, ...extra };
+}
+
+/** An `env` file: one NAME=VALUE per line (VALUE may be empty). */
+function parseEnv(bytes: Buffer, file: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of chompText(bytes).split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m === null) throw new Error(`${file}: expected NAME=VALUE, got '${line}'`);
+    env[m[1]!] = m[2]!;
+  }
   return env;
 }
 
@@ -103,6 +116,7 @@ function loadCase(name: string): Case {
 
   const stderr = readOptional(dir, 'expected.stderr');
   const before = readOptional(dir, 'before');
+  const env = readOptional(dir, 'env');
   const files = new Map<string, Buffer>();
   for (const file of readdirSync(dir)) {
     if (file.startsWith('expected.file.')) files.set(file.slice('expected.file.'.length), readFileSync(join(dir, file)));
@@ -114,6 +128,7 @@ function loadCase(name: string): Case {
     // An empty file is no arguments; otherwise every line (even an empty one) is one argument.
     args: args.length === 0 ? [] : chompText(args).split('\n'),
     stdin: readOptional(dir, 'stdin.txt') ?? Buffer.alloc(0),
+    env: env === null ? {} : parseEnv(env, where('env')),
     before:
       before === null
         ? []
@@ -129,9 +144,9 @@ function loadCase(name: string): Case {
 }
 
 /** Runs the real entry point the way a user's shell would, with stdout and stderr piped. */
-function runCli(args: readonly string[], cwd: string, stdin: Buffer): Promise<Run> {
+function runCli(args: readonly string[], cwd: string, stdin: Buffer, env: Case['env']): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -170,11 +185,11 @@ async function check(c: Case, expect: ExpectStatic): Promise<void> {
   const context = `case fixtures/cli/${c.name} (working directory kept at ${cwd})`;
 
   for (const args of c.before) {
-    const run = await runCli(args, cwd, Buffer.alloc(0));
+    const run = await runCli(args, cwd, Buffer.alloc(0), c.env);
     expect(run.exitCode, `${context}\n${describeRun(`before: statesync ${args.join(' ')}`, run)}`).toBe(0);
   }
 
-  const run = await runCli(c.args, cwd, c.stdin);
+  const run = await runCli(c.args, cwd, c.stdin, c.env);
   const stdoutText = run.stdout.toString('utf8');
   const stderrText = run.stderr.toString('utf8');
   const shown = `${context}\n${describeRun(`statesync ${c.args.join(' ')}`, run)}`;

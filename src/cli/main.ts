@@ -1,5 +1,5 @@
-import { CommanderError } from 'commander';
-import { StatesyncError } from '../errors.js';
+import { CommanderError, type Command } from 'commander';
+import { describeCause, StatesyncError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -8,10 +8,12 @@ import { buildProgram } from './program.js';
  */
 export async function main(argv: readonly string[]): Promise<never> {
   const debug = argv.includes('--debug') || process.env.STATESYNC_DEBUG === '1';
+  const stdio = new ProcessStreams();
   const note = (line: string) => process.stderr.write(`statesync: ${line}\n`);
   let exitCode = 0;
+  let program: Command | null = null;
   try {
-    const program = buildProgram({
+    program = buildProgram({
       terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
       note,
       forceExit: (code) => process.exit(code),
@@ -26,17 +28,57 @@ export async function main(argv: readonly string[]): Promise<never> {
       await program.parseAsync(argv as string[]);
     }
   } catch (err) {
-    exitCode = reportError(err, debug, note, commandName(argv));
+    // A write into a stdout that failed surfaces here as a plain error; the failure is stdout's, said below.
+    exitCode = stdio.stdoutFailedWith(err) ? 0 : reportError(err, debug, note, commandPath(program, argv));
   }
-  return exitAfterFlush(exitCode);
+  await stdio.flush();
+  if (exitCode === 0 && stdio.stdoutFailure !== null && stdio.stdoutFailure.code !== 'EPIPE') {
+    note(`cannot write stdout: ${describeCause(stdio.stdoutFailure)}`);
+    exitCode = 1;
+  }
+  process.exit(exitCode);
+}
+
+/**
+ * stdout and stderr as this process owns them. A stdout reader that went away
+ * (EPIPE: `| head`) is no error; commands that stream stop writing (see
+ * ResultOutput), the rest end as they would have. Any other stdout failure
+ * (`> /dev/full`) is said once at the end. A failing stderr is ignored: there
+ * is nowhere left to say anything, and it must not turn the exit code into 1.
+ */
+class ProcessStreams {
+  stdoutFailure: NodeJS.ErrnoException | null = null;
+
+  constructor() {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      this.stdoutFailure ??= err;
+    });
+    process.stderr.on('error', () => undefined);
+  }
+
+  /** Whether `err` is stdout's own failure coming back from a write (or a write after it). */
+  stdoutFailedWith(err: unknown): boolean {
+    if (this.stdoutFailure === null || err instanceof StatesyncError) return false;
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    return err === this.stdoutFailure || code === this.stdoutFailure.code || code === 'ERR_STREAM_DESTROYED';
+  }
+
+  /** Resolves once stdout and stderr have taken everything written so far (or failed). */
+  async flush(): Promise<void> {
+    await Promise.all(
+      [process.stdout, process.stderr].map(
+        (stream) =>
+          new Promise<void>((done) => {
+            if (stream.destroyed || !stream.writable) return done();
+            stream.write('', () => done());
+          }),
+      ),
+    );
+  }
 }
 
 function reportError(err: unknown, debug: boolean, note: (line: string) => void, command: string | null): number {
-  if (err instanceof CommanderError) {
-    if (err.exitCode === 0) return 0; // --help, --version
-    note(`${err.message.replace(/^error: /, '')} (see 'statesync${command === null ? '' : ` ${command}`} --help')`);
-    return 2;
-  }
+  if (err instanceof CommanderError) return reportCommanderError(err, note, command);
   if (err instanceof StatesyncError) {
     note(err.message);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
@@ -48,24 +90,29 @@ function reportError(err: unknown, debug: boolean, note: (line: string) => void,
   return 1;
 }
 
-const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'snapshot', 'compact']);
-
-/** The subcommand named on the command line, for pointing at its --help. */
-function commandName(argv: readonly string[]): string | null {
-  const first = argv.slice(2).find((arg) => !arg.startsWith('-'));
-  return first !== undefined && COMMANDS.has(first) ? first : null;
+function reportCommanderError(err: CommanderError, note: (line: string) => void, command: string | null): number {
+  if (err.exitCode === 0) return 0; // --help, --version
+  // A group named without its subcommand: commander printed the group's help on stderr already.
+  if (err.code === 'commander.help') return 2;
+  // Commander puts its suggestion on a second line, "(Did you mean --window?)": keep it on the first.
+  const message = err.message
+    .replace(/^error: /, '')
+    .replace(/\n\(Did you mean (.*)\?\)$/, '; did you mean $1?')
+    .replace(/\s*\n\s*/g, ' ');
+  note(`${message} (see 'statesync${command === null ? '' : ` ${command}`} --help')`);
+  return 2;
 }
 
-/** Exits once stdout and stderr have taken everything written so far. */
-async function exitAfterFlush(code: number): Promise<never> {
-  await Promise.all(
-    [process.stdout, process.stderr].map(
-      (stream) =>
-        new Promise<void>((done) => {
-          if (stream.destroyed || !stream.writable) return done();
-          stream.write('', () => done());
-        }),
-    ),
-  );
-  process.exit(code);
+const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'snapshot', 'compact']);
+
+/** The (sub)command named on the command line, e.g. 'snapshot export', for pointing at its --help. */
+function commandPath(program: Command | null, argv: readonly string[]): string | null {
+  const names: string[] = [];
+  let current = program;
+  for (const arg of argv.slice(2).filter((a) => !a.startsWith('-'))) {
+    current = current?.commands.find((c) => c.name() === arg) ?? null;
+    if (current === null) break;
+    names.push(arg);
+  }
+  return names.length === 0 ? null : names.join(' ');
 }

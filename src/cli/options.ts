@@ -3,7 +3,7 @@ import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../conf
 import { parseEndpoint } from '../sources/tcp.js';
 import { UsageError } from '../errors.js';
 import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
-import { TIME_FORMATS, type TimeFormat } from '../records/time.js';
+import { parseEventTime, TIME_FORMATS, type TimeFormat } from '../records/time.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../sinks/sink.js';
 import { parseDuration } from '../windows/duration.js';
@@ -19,6 +19,7 @@ export interface RawStreamOptions {
   lateness?: string;
   idleTimeout?: string;
   lateOutput?: string;
+  rejectOutput?: string;
   dedupe?: string;
   dedupeTtl: string;
   listen?: string;
@@ -37,6 +38,7 @@ export interface RawStreamOptions {
   top?: string;
   output?: string;
   quiet?: boolean;
+  color?: string;
 }
 
 export interface RawOutputOptions {
@@ -44,7 +46,10 @@ export interface RawOutputOptions {
   top?: string;
   output?: string;
   quiet?: boolean;
+  color?: string;
 }
+
+export const COLOR_MODES = ['auto', 'always', 'never'] as const;
 
 /** Where the terminal-dependent defaults come from; injected so they are testable. */
 export interface Terminal {
@@ -121,6 +126,7 @@ export function parseStreamOptions(
     latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
     idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),
     lateOutput: raw.lateOutput ?? null,
+    rejectOutput: raw.rejectOutput ?? null,
     dedupe: raw.dedupe === undefined ? null : parseFieldSpec(raw.dedupe, '--dedupe'),
     dedupeTtlMs: parseDuration(raw.dedupeTtl, '--dedupe-ttl'),
     workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),
@@ -138,14 +144,30 @@ export function parseStreamOptions(
 export function parseOutputOptions(raw: RawOutputOptions, terminal: Terminal): OutputConfig {
   const toTerminal = (raw.output === undefined || raw.output === '-') && terminal.stdoutIsTTY;
   const format = raw.format === undefined ? (toTerminal ? 'table' : 'tsv') : parseFormat(raw.format);
-  const noColor = terminal.env.NO_COLOR !== undefined && terminal.env.NO_COLOR !== '';
+  const color = wantsColor(raw.color ?? 'auto', toTerminal, terminal.env);
   return Object.freeze({
     format,
     top: raw.top === undefined ? null : parsePositiveInt(raw.top, '--top'),
     path: raw.output === undefined || raw.output === '-' ? null : raw.output,
     quiet: raw.quiet === true,
-    color: toTerminal && !noColor && (format === 'table' || format === 'text'),
+    // Escapes would corrupt tsv, csv and json, whatever --color says.
+    color: color && (format === 'table' || format === 'text'),
   });
+}
+
+/**
+ * The one colour rule. never / always say it all. auto: NO_COLOR (not empty)
+ * turns colour off; FORCE_COLOR turns it off when 0 or false and on otherwise,
+ * even into a pipe (as chalk reads it); else colour only on a terminal.
+ */
+function wantsColor(mode: string, toTerminal: boolean, env: NodeJS.ProcessEnv): boolean {
+  if (mode === 'never') return false;
+  if (mode === 'always') return true;
+  if (mode !== 'auto') throw new UsageError(`--color expects one of ${COLOR_MODES.join(', ')}, got '${mode}'`);
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '') return force !== '0' && force.toLowerCase() !== 'false';
+  return toTerminal;
 }
 
 /** --db, else STATESYNC_DB, else null (in memory). */
@@ -182,16 +204,14 @@ export function parsePositiveInt(text: string, optionName: string): number {
   return Number(text);
 }
 
-/** A time given to --window in query: ISO-8601, or epoch seconds / milliseconds. */
+/**
+ * A time given by the user (query --window, STATESYNC_NOW): read exactly as an
+ * event time is, so ISO-8601 without a zone is UTC everywhere, never local time.
+ */
 export function parseInstant(text: string, optionName: string): number {
-  const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    const n = Number(trimmed);
-    return n >= 1e11 ? Math.floor(n) : Math.floor(n * 1000);
-  }
-  const ms = Date.parse(trimmed);
-  if (!Number.isFinite(ms) || !/^\d{4}-\d{2}-\d{2}/.test(trimmed)) {
-    throw new UsageError(`${optionName} expects an ISO-8601 time or epoch seconds, got '${text}'`);
+  const ms = parseEventTime(text, 'auto');
+  if (ms === null) {
+    throw new UsageError(`${optionName} expects an ISO-8601 time (UTC unless it has a zone) or epoch seconds, got '${text}'`);
   }
   return ms;
 }

@@ -1,41 +1,44 @@
 import { createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { OutputConfig } from '../config.js';
-import { RuntimeFailure, UsageError } from '../errors.js';
+import { cannotWrite, type StatesyncError } from '../errors.js';
 import type { WindowResult } from '../model.js';
-import { ResultSink } from '../sinks/sink.js';
+import { ResultSink, type WindowField } from '../sinks/sink.js';
 
 /** Opens an output file now, so a bad path fails before any input is consumed. */
 export function openOutputFile(path: string, flags: 'w' | 'a'): number {
   try {
     return openSync(path, flags);
   } catch (err) {
-    throw new UsageError(`cannot open ${path} for writing: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`);
+    throw cannotWrite(path, err);
   }
 }
 
-/** Where results go: stdout or -o FILE, with EPIPE (a closed `| head`) turned into a quiet stop. */
+/**
+ * Where results go: stdout or -o FILE. When stdout fails (EPIPE: a closed
+ * `| head`) the run stops quietly; main.ts owns stdout and says what else
+ * went wrong. A failing FILE is reported here, naming it.
+ */
 export class ResultOutput {
   private readonly stream: Writable;
   private readonly sink: ResultSink;
   private closed = false;
-  private error: Error | null = null;
+  private error: StatesyncError | null = null;
 
+  /** `fields`: window fields after `value` (watch: seq, query: state); the stream commands show none. */
   constructor(
     private readonly config: OutputConfig,
     onReaderGone: () => void,
+    fields: readonly WindowField[] = [],
   ) {
     this.stream = config.path === null ? process.stdout : createWriteStream('', { fd: openOutputFile(config.path, 'w') });
     this.stream.on('error', (err: NodeJS.ErrnoException) => {
       this.closed = true;
-      if (err.code === 'EPIPE' && config.path === null) {
-        onReaderGone();
-      } else {
-        this.error = err;
-        onReaderGone();
-      }
+      if (config.path !== null) this.error = cannotWrite(config.path, err);
+      onReaderGone();
     });
-    this.sink = new ResultSink(this.stream, config);
+    this.sink = new ResultSink(this.stream, { ...config, fields });
   }
 
   publish(result: WindowResult): void {
@@ -43,16 +46,17 @@ export class ResultOutput {
     this.sink.write(result);
   }
 
-  /** Flushes and, for -o FILE, closes; reports a write failure as a runtime error. */
+  /** Flushes and, for -o FILE, closes; throws the typed error of a failed FILE. */
   async finish(): Promise<void> {
-    if (this.error === null && !this.closed) {
-      await new Promise<void>((done) => {
-        if (this.config.path === null) this.stream.write('', () => done());
-        else this.stream.end(() => done());
-      });
+    if (!this.closed) {
+      if (this.config.path === null) {
+        await new Promise<void>((done) => this.stream.write('', () => done()));
+      } else {
+        this.stream.end();
+        // A failed last write settles this after the 'error' listener above has recorded it.
+        await finished(this.stream).catch(() => undefined);
+      }
     }
-    if (this.error !== null) {
-      throw new RuntimeFailure(`cannot write results to ${this.config.path ?? 'stdout'}: ${this.error.message}`);
-    }
+    if (this.error !== null) throw this.error;
   }
 }

@@ -1,14 +1,17 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { StreamConfig } from '../config.js';
+import { DEFAULT_RETAIN_MS, DEFAULT_WORKER_TIMEOUT_MS } from '../defaults.js';
+import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
-import { parseDuration } from '../windows/duration.js';
+import { formatDuration, parseDuration } from '../windows/duration.js';
 import { runQueryCommand } from './commands/query.js';
 import { runStatusCommand } from './commands/status.js';
 import { runStreamCommand } from './commands/stream.js';
 import { runWatchCommand } from './commands/watch.js';
 import { runCompact, runSnapshotExport, runSnapshotInspect, runSnapshotRestore } from './commands/snapshot.js';
 import {
+  COLOR_MODES,
   parseInstant,
   parsePositiveInt,
   parseOutputOptions,
@@ -41,12 +44,14 @@ export function packageVersion(): string {
 export function buildProgram(io: ProgramIO): Command {
   const program = new Command('statesync')
     .description('Keyed tumbling-window reductions over lines of text, with durable SQLite state.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(`statesync ${packageVersion()}`, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of errors (or set STATESYNC_DEBUG=1)')
     .helpCommand(false)
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined });
+    // main.ts prints commander's errors as one line; help asked for by mistake still goes to stderr.
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText('after', TOP_LEVEL_HELP);
 
   addStreamCommand(program, 'count', 'count records per key per window (default key: every word)', io);
   addStreamCommand(program, 'sum', 'sum a numeric value per key per window', io);
@@ -61,7 +66,7 @@ export function buildProgram(io: ProgramIO): Command {
       .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--key <key>', 'only rows with this key')
-      .option('--window <time>', 'only the window containing this time (ISO-8601 or epoch seconds)'),
+      .option('--window <time>', 'only the window containing this time (ISO-8601, UTC unless zoned, or epoch seconds)'),
   )
     .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
@@ -101,7 +106,13 @@ export function buildProgram(io: ProgramIO): Command {
       );
     });
 
-  const snapshot = program.command('snapshot').description('export, restore or inspect a snapshot of the whole state');
+  const snapshot = program
+    .command('snapshot')
+    .description('export, restore or inspect a snapshot of the whole state')
+    .addHelpText(
+      'after',
+      '\nExample:\n  statesync snapshot export --db state.db -o state.snap && statesync snapshot restore state.snap --db copy.db',
+    );
   snapshot
     .command('export')
     .description('write a consistent point-in-time snapshot while writers keep running')
@@ -115,7 +126,7 @@ export function buildProgram(io: ProgramIO): Command {
   snapshot
     .command('restore')
     .description('validate a snapshot, then replace the database state with it atomically')
-    .argument('<file>', 'the snapshot file')
+    .argument('<file>', "the snapshot file, or '-' for stdin")
     .option('--db <file>', 'the SQLite database to restore into (default: $STATESYNC_DB)')
     .option('--force', 'restore even while live workers use the database')
     .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')
@@ -149,8 +160,8 @@ export function buildProgram(io: ProgramIO): Command {
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
-    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
+    .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
     .action(async (raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
@@ -158,8 +169,48 @@ export function buildProgram(io: ProgramIO): Command {
       io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
 
+  program
+    .command('help')
+    .description("show a command's help, like COMMAND --help")
+    .argument('[command...]', "a command, e.g. 'count' or 'snapshot export'")
+    .addHelpText('after', '\nExample:\n  statesync help snapshot export')
+    .action((names: string[]) => {
+      let command = program;
+      for (const name of names) {
+        const sub = command.commands.find((c) => c.name() === name);
+        if (sub === undefined) {
+          const known = command.commands.map((c) => c.name()).join(', ');
+          const own = command === program ? 'commands:' : `${command.name()} has`;
+          throw new UsageError(`unknown command '${names.join(' ')}' (${own} ${known || 'no subcommands'})`);
+        }
+        command = sub;
+      }
+      command.outputHelp();
+    });
+
   return program;
 }
+
+const TOP_LEVEL_HELP = `
+Examples:
+  echo "to be or not to be" | statesync count --window 5s
+  statesync count access.log --key field=1 --db state.db --quiet
+  statesync query --db state.db --top 10
+  statesync help count
+
+Exit codes:
+  0    success (also when the reader of stdout went away, as in '| head')
+  1    runtime failure: I/O, database, a write the disk or the system refused
+  2    usage error: unknown option, bad value, job mismatch, corrupt snapshot, port in use
+  130  stopped cleanly by SIGINT (Ctrl-C)
+  143  stopped cleanly by SIGTERM
+
+Environment:
+  STATESYNC_DB     the database when --db is not given
+  STATESYNC_NOW    start the processing-time clock at this time (reproducible windows)
+  STATESYNC_DEBUG  1: print stack traces of errors, like --debug
+  NO_COLOR         set and not empty: no colours with --color auto
+  FORCE_COLOR      0: no colours with --color auto; 1, 2 or 3: colours even into a pipe`;
 
 const EXAMPLES: Readonly<Record<ReductionName, string>> = {
   count: 'echo "to be or not to be" | statesync count --window 5s',
@@ -198,9 +249,10 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--max-connections <n>', 'with --listen: refuse clients beyond this many', '256')
     .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')
     .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
-    .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', '10s')
-    .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', '1h')
-    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024));
+    .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
+    .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
+    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024))
+    .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {
@@ -214,5 +266,10 @@ function addOutputOptions(command: Command): Command {
     .option('-f, --format <format>', 'text | tsv | csv | json | table (default: table on a terminal, else tsv)')
     .option('--top <n>', 'only the N highest rows of each window')
     .option('-o, --output <file>', 'write results to FILE instead of stdout')
-    .option('-q, --quiet', 'print no results');
+    .option('-q, --quiet', 'print no results')
+    .addOption(
+      new Option('--color <when>', 'colour table and text output (auto: on a terminal, unless NO_COLOR)')
+        .choices(COLOR_MODES)
+        .default('auto'),
+    );
 }

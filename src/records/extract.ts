@@ -70,6 +70,20 @@ function jsonPath(path: readonly string[]): Extractor {
   };
 }
 
+/**
+ * Why valueAtPath gave null (asked only then, so the accepted path does no
+ * more work): nothing at the path, or something that is not a scalar there.
+ */
+export function missingAtPath(root: unknown, path: readonly string[]): 'missing field' | 'non-scalar value' {
+  let node = root;
+  for (const part of path) {
+    // An inherited property (json=toString) is not in the line either.
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, part)) return 'missing field';
+    node = (node as Record<string, unknown>)[part];
+  }
+  return 'non-scalar value';
+}
+
 /** The string form of a scalar at a dotted path; objects, arrays, null and missing paths give null. */
 export function valueAtPath(root: unknown, path: readonly string[]): string | null {
   let node = root;

@@ -1,17 +1,42 @@
 import { isUtf8 } from 'node:buffer';
 
-/** Why a record was not counted, in the order summaries list them. */
-export const REJECT_REASONS = ['line too long', 'invalid UTF-8', 'NUL byte', 'no key', 'bad value', 'bad time', 'no id'] as const;
+/**
+ * Why a record was not counted, in the order summaries list them ('line too
+ * long' last, so the hint to raise --max-line-bytes ends the summary).
+ */
+export const REJECT_REASONS = [
+  'invalid UTF-8',
+  'NUL byte',
+  'invalid JSON',
+  'missing field',
+  'no match',
+  'non-scalar value',
+  'bad value',
+  'bad time',
+  'empty id',
+  'line too long',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** How many bytes of a line too long a framer keeps for --reject-output (at most --max-line-bytes). */
+export const LONG_LINE_PREFIX_BYTES = 1024;
 
 export interface FramerOutput {
   /**
    * A run of complete, valid lines in buf[start, end): each ends with "\n"
    * (possibly "\r\n"), except a final unterminated line at end of input.
+   * `offset` is where buf[start] lies in the source.
    */
-  lines(buf: Buffer, start: number, end: number): void;
-  reject(reason: RejectReason): void;
+  lines(buf: Buffer, start: number, end: number, offset: number): void;
+  /**
+   * A rejected line that starts at `offset` in the source; buf[start, end) is
+   * its content without the line ending, or for a line too long only its
+   * first bytes (none unless the framer was built with keepRejectedBytes).
+   */
+  reject(reason: RejectReason, offset: number, buf: Buffer, start: number, end: number): void;
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 const NEWLINE = 10;
 
@@ -25,6 +50,10 @@ export class LineFramer {
   private carryBytes = 0;
   /** Bytes of an over-long line skipped so far; -1 when not skipping one. */
   private skipped = -1;
+  /** The first bytes of the over-long line being skipped, when asked to keep them. */
+  private skippedPrefix = NO_BYTES;
+  /** How many bytes of an over-long line reject() gets; 0 unless rejected lines are written out. */
+  private readonly prefixBytes: number;
   private atStart: boolean;
   /**
    * Offset (from the start of the source) of the first byte not yet fully
@@ -38,9 +67,11 @@ export class LineFramer {
     private readonly output: FramerOutput,
     private readonly maxLineBytes: number,
     startOffset = 0,
+    keepRejectedBytes = false,
   ) {
     this.offset = startOffset;
     this.atStart = startOffset === 0;
+    this.prefixBytes = keepRejectedBytes ? Math.min(LONG_LINE_PREFIX_BYTES, maxLineBytes) : 0;
   }
 
   push(chunk: Buffer): void {
@@ -89,9 +120,10 @@ export class LineFramer {
 
   /** The over-long line ended (`tail` more bytes, newline included): count it once and move past it. */
   private finishSkipping(tail: number): void {
-    this.output.reject('line too long');
+    this.output.reject('line too long', this.offset, this.skippedPrefix, 0, this.skippedPrefix.length);
     this.offset += this.skipped + tail;
     this.skipped = -1;
+    this.skippedPrefix = NO_BYTES;
   }
 
   private holdPartial(chunk: Buffer, pos: number): void {
@@ -101,6 +133,8 @@ export class LineFramer {
       // Give up on this line now rather than buffer it whole; skip to its end.
       this.atStart = false;
       this.skipped = this.carryBytes + size;
+      // More than prefixBytes are at hand: the line is already longer than --max-line-bytes.
+      if (this.prefixBytes > 0) this.skippedPrefix = Buffer.concat([...this.carry, chunk.subarray(pos)], this.prefixBytes);
       this.carry = [];
       this.carryBytes = 0;
       return;
@@ -128,7 +162,7 @@ export class LineFramer {
       isUtf8(buf.subarray(start, end)) &&
       (end - start <= this.maxLineBytes || !this.hasLongLine(buf, start, end));
     if (clean) {
-      this.output.lines(buf, start, end);
+      this.output.lines(buf, start, end, this.offset);
     } else {
       this.emitValidLinesOnly(buf, start, end);
     }
@@ -155,23 +189,30 @@ export class LineFramer {
       const lineEnd = nl < 0 || nl >= end ? end : nl + 1;
       const problem = this.classify(buf, lineStart, lineEnd);
       if (problem !== null) {
-        if (lineStart > runStart) this.output.lines(buf, runStart, lineStart);
-        this.output.reject(problem);
+        if (lineStart > runStart) this.output.lines(buf, runStart, lineStart, this.offset + runStart - start);
+        const contentEnd = problem === 'line too long' ? lineStart + this.prefixBytes : contentEndOf(buf, lineStart, lineEnd);
+        this.output.reject(problem, this.offset + lineStart - start, buf, lineStart, contentEnd);
         runStart = lineEnd;
       }
       lineStart = lineEnd;
     }
-    if (end > runStart) this.output.lines(buf, runStart, end);
+    if (end > runStart) this.output.lines(buf, runStart, end, this.offset + runStart - start);
   }
 
   private classify(buf: Buffer, start: number, end: number): RejectReason | null {
-    let contentEnd = end;
-    if (contentEnd > start && buf[contentEnd - 1] === NEWLINE) contentEnd--;
-    if (contentEnd > start && buf[contentEnd - 1] === 13) contentEnd--;
+    const contentEnd = contentEndOf(buf, start, end);
     if (contentEnd - start > this.maxLineBytes) return 'line too long';
     const nul = buf.indexOf(0, start);
     if (nul >= 0 && nul < contentEnd) return 'NUL byte';
     if (!isUtf8(buf.subarray(start, contentEnd))) return 'invalid UTF-8';
     return null;
   }
+}
+
+/** Where a line's content ends: before its LF or CRLF. */
+function contentEndOf(buf: Buffer, start: number, end: number): number {
+  let contentEnd = end;
+  if (contentEnd > start && buf[contentEnd - 1] === NEWLINE) contentEnd--;
+  if (contentEnd > start && buf[contentEnd - 1] === 13) contentEnd--;
+  return contentEnd;
 }

@@ -1,4 +1,4 @@
-import { makeExtractor, valueAtPath, type Extractor } from './extract.js';
+import { makeExtractor, missingAtPath, valueAtPath, type Extractor } from './extract.js';
 import type { RejectReason } from './framer.js';
 import type { FieldSpec, KeySpec } from './specs.js';
 import { parseEventTime, type TimeFormat } from './time.js';
@@ -36,21 +36,31 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
   const valueOf = specs.value === null ? null : part(specs.value, specs.delimiter, usesJson);
   const timeOf = specs.time === null ? null : part(specs.time, specs.delimiter, usesJson);
   const idOf = specs.id === null ? null : part(specs.id, specs.delimiter, usesJson);
+  // Why a piece is missing is worked out only for a line already being rejected.
+  const noKey = specs.key.kind === 'line' ? null : missing(specs.key);
+  const noValue = specs.value === null ? null : missing(specs.value);
+  const noTime = specs.time === null ? null : missing(specs.time);
+  const noId = specs.id === null ? null : missing(specs.id);
   const format = specs.timeFormat;
   return (line, out) => {
-    if (usesJson) parsedJson.current = parseJson(line);
+    if (usesJson) {
+      parsedJson.current = parseJson(line);
+      if (parsedJson.current === INVALID) return 'invalid JSON';
+    }
     const key = keyOf(line);
-    if (key === null) return 'no key';
+    if (key === null) return noKey!();
     out.key = key;
     if (valueOf !== null) {
       const raw = valueOf(line);
-      const value = raw === null ? null : parseValue(raw);
+      if (raw === null) return noValue!();
+      const value = parseValue(raw);
       if (value === null) return 'bad value';
       out.value = value;
     }
     if (timeOf !== null) {
       const raw = timeOf(line);
-      const time = raw === null ? null : parseEventTime(raw, format);
+      if (raw === null) return noTime!();
+      const time = parseEventTime(raw, format);
       if (time === null) return 'bad time';
       out.time = time;
     } else {
@@ -58,7 +68,8 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
     }
     if (idOf !== null) {
       const id = idOf(line);
-      if (id === null || id === '') return 'no id';
+      if (id === null) return noId!();
+      if (id === '') return 'empty id';
       out.id = id;
     }
     return null;
@@ -77,7 +88,20 @@ function parseJson(line: string): unknown {
   }
 }
 
+/** A json spec's line is parsed (and found valid) before any part is read. */
 function part(spec: FieldSpec, delimiter: string | null, sharedJson: boolean): Extractor {
   if (spec.kind !== 'json' || !sharedJson) return makeExtractor(spec, delimiter);
-  return () => (parsedJson.current === INVALID ? null : valueAtPath(parsedJson.current, spec.path));
+  return () => valueAtPath(parsedJson.current, spec.path);
+}
+
+/** The reason for a spec that found nothing in the current line. */
+function missing(spec: FieldSpec): () => RejectReason {
+  switch (spec.kind) {
+    case 'field':
+      return () => 'missing field';
+    case 'regex':
+      return () => 'no match';
+    case 'json':
+      return () => missingAtPath(parsedJson.current, spec.path);
+  }
 }

@@ -9,23 +9,34 @@ import { isoTime } from './time.js';
 export type OutputFormat = 'text' | 'tsv' | 'csv' | 'json' | 'table';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'tsv', 'csv', 'json', 'table'];
 
+/**
+ * A field of the whole window shown with every row, after `value`: `watch`
+ * adds the publication's `seq`, `query` the window's `state`. Further ones
+ * (a revision number, say) are one more name here.
+ */
+export type WindowField = 'seq' | 'state';
+
 export interface SinkOptions {
   readonly format: OutputFormat;
   /** Only the N highest rows of each window; null for all. */
   readonly top: number | null;
   readonly color: boolean;
+  /** Window fields after `value`, in this order; none (the stream commands' four columns) when absent. */
+  readonly fields?: readonly WindowField[];
 }
 
 /** Writes window results to a stream in one format; windows arrive in the order they are to be printed. */
 export class ResultSink {
   private headerWritten = false;
   private readonly chalk: InstanceType<typeof Chalk>;
+  private readonly fields: readonly WindowField[];
 
   constructor(
     private readonly out: Writable,
     private readonly options: SinkOptions,
   ) {
     this.chalk = new Chalk({ level: options.color ? 1 : 0 });
+    this.fields = options.fields ?? [];
   }
 
   write(result: WindowResult): void {
@@ -38,32 +49,35 @@ export class ResultSink {
   private render(result: WindowResult, rows: WindowResult['rows']): string {
     const start = isoTime(result.start);
     const end = isoTime(result.end);
+    // The window fields are the same on every row: rendered once per window.
+    const fields = this.fields.map((f) => fieldValue(result, f));
     switch (this.options.format) {
       case 'tsv': {
+        const tail = fields.map((v) => `\t${v ?? ''}`).join('');
         let s = '';
-        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatNumber(value)}\n`;
+        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatNumber(value)}${tail}\n`;
         return s;
       }
       case 'csv': {
         let s = '';
         if (!this.headerWritten) {
-          s += 'window_start,window_end,key,value\n';
+          s += `window_start,window_end,key,value${this.fields.map((f) => `,${f}`).join('')}\n`;
           this.headerWritten = true;
         }
-        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatNumber(value)}\n`;
+        const tail = fields.map((v) => `,${v ?? ''}`).join('');
+        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatNumber(value)}${tail}\n`;
         return s;
       }
       case 'json': {
         const prefix = `{"job":${JSON.stringify(result.job)},"window_start":"${start}","window_end":"${end}",`;
-        const state = result.state === 'open' ? ',"state":"open"' : '';
+        const tail = this.fields.map((f, i) => `,"${f}":${JSON.stringify(fields[i])}`).join('');
         let s = '';
-        for (const [key, value] of rows) s += `${prefix}"key":${JSON.stringify(key)},"value":${formatNumber(value)}${state}}\n`;
+        for (const [key, value] of rows) s += `${prefix}"key":${JSON.stringify(key)},"value":${formatNumber(value)}${tail}}\n`;
         return s;
       }
       case 'text': {
         const c = this.chalk;
-        const open = result.state === 'open' ? c.yellow(' (open)') : '';
-        let s = `${c.bold.cyan(`${start} .. ${end}`)}${open}\n`;
+        let s = `${this.title(result, start, end)}\n`;
         const width = rows.reduce((w, [, v]) => Math.max(w, formatNumber(v).length), 1);
         for (const [key, value] of rows) s += `  ${c.green(formatNumber(value).padStart(width))}  ${printable(key)}\n`;
         return s;
@@ -76,11 +90,25 @@ export class ResultSink {
           style: { head: [], border: [], compact: true },
         });
         for (const [key, value] of rows) table.push([printable(key), formatNumber(value)]);
-        const open = result.state === 'open' ? c.yellow(' (open)') : '';
-        return `${c.bold.cyan(`${start} .. ${end}`)}${open}\n${table.toString()}\n`;
+        return `${this.title(result, start, end)}\n${table.toString()}\n`;
       }
     }
   }
+
+  /** The heading of a window in text and table, with the window fields, which would only repeat in a column. */
+  private title(result: WindowResult, start: string, end: string): string {
+    const c = this.chalk;
+    let s = c.bold.cyan(`${start} .. ${end}`);
+    for (const field of this.fields) {
+      if (field === 'seq') s += `  seq ${result.seq ?? '-'}`;
+      else s += result.state === 'open' ? c.yellow(' (open)') : ' (final)';
+    }
+    return s;
+  }
+}
+
+function fieldValue(result: WindowResult, field: WindowField): string | number | null {
+  return field === 'seq' ? result.seq : result.state;
 }
 
 /** Tab, newline and backslash escaped so one row stays one line of four fields. */

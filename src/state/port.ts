@@ -223,6 +223,17 @@ export interface PublicationWait {
  */
 export const SNAPSHOT_TABLES = ['jobs', 'sources', 'deltas', 'results', 'dedupe'] as const;
 
+/** How a command opens the store (openStore in open.ts). */
+export interface StoreOptions {
+  /** The state must exist already (a UsageError otherwise). */
+  readonly mustExist?: boolean;
+  /**
+   * The command only reads (query, watch, status, snapshot export): the state
+   * must exist, and nothing is written, so it may be where this process cannot write.
+   */
+  readonly readOnly?: boolean;
+}
+
 export interface StateStore {
   close(): Promise<void>;
 

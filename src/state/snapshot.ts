@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RuntimeFailure, UsageError } from '../errors.js';
+import { cannotWrite, RuntimeFailure, UsageError } from '../errors.js';
 import { DELTA_COLUMNS, decodeDelta, type DeltaRow } from './codec.js';
 import { SNAPSHOT_TABLES, type JobDefinition, type StateStore } from './port.js';
 import { openSqlite } from './sqlite/addon.js';
@@ -64,10 +64,15 @@ export async function exportSnapshot(
   now: Date,
   progress: Progress = () => undefined,
 ): Promise<SnapshotHeader> {
-  const workDir = 'path' in output ? dirname(output.path) : tmpdir();
-  const image = join(workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
+  // Opened first, so a path that cannot be written fails before any work, naming the path.
+  const target = 'path' in output ? openTarget(output.path) : writerTarget(output.write);
+  const image = join(target.workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
   try {
-    await store.exportImage(image);
+    try {
+      await store.exportImage(image);
+    } catch (err) {
+      throw cannotWrite(target.path ?? image, err);
+    }
     const facts = describePayload(image);
     const payloadBytes = statSync(image).size;
     const fields: Omit<SnapshotHeader, 'sha256'> = {
@@ -87,29 +92,77 @@ export async function exportSnapshot(
       headerLine,
       Buffer.from(`sha256 ${header.sha256}\n`),
     ]);
-    const writeAll = async (write: (chunk: Buffer) => Promise<void>) => {
+    const writeAll: WriteAll = async (write) => {
       await write(head);
       await copyInto(image, write, payloadBytes, progress);
     };
-    if (!('path' in output)) {
-      await writeAll(output.write);
-    } else if (!isRegularOrAbsent(output.path)) {
-      // A FIFO or a device: write straight into it (a rename would replace it).
-      await writeToFile(output.path, writeAll, false);
-    } else {
-      // The file appears only complete: temporary file, fsync, rename.
-      const partial = `${output.path}.partial-${process.pid}`;
-      try {
-        await writeToFile(partial, writeAll, true);
-      } catch (err) {
-        rmSync(partial, { force: true });
-        throw err;
-      }
-      renameSync(partial, output.path);
-    }
+    await target.fill(writeAll);
     return header;
   } finally {
     rmSync(image, { force: true });
+    target.discard();
+  }
+}
+
+type Write = (chunk: Buffer) => Promise<void>;
+type WriteAll = (write: Write) => Promise<void>;
+
+interface Target {
+  /** The file named by the user; null for a writer such as stdout (its failures are its own). */
+  readonly path: string | null;
+  /** Where the export's temporary database goes: beside a regular file, else the temporary directory. */
+  readonly workDir: string;
+  fill(writeAll: WriteAll): Promise<void>;
+  /** Closes and removes what was not completed; a no-op after fill succeeded. */
+  discard(): void;
+}
+
+function writerTarget(write: Write): Target {
+  return { path: null, workDir: tmpdir(), fill: (writeAll) => writeAll(write), discard: () => undefined };
+}
+
+/**
+ * A snapshot file to write. A regular file appears only complete: a temporary
+ * file beside it, fsync, rename. A FIFO or a device is written straight into
+ * (a rename would replace it). Every failure names `path` and its cause.
+ */
+function openTarget(path: string): Target {
+  const direct = !isRegularOrAbsent(path);
+  const file = direct ? path : `${path}.partial-${process.pid}`;
+  const fd = asWriteOf(path, () => openSync(file, 'w'));
+  let open = true;
+  let done = false;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return {
+    path,
+    workDir: direct ? tmpdir() : dirname(path),
+    fill: async (writeAll) => {
+      await writeAll(async (chunk) => {
+        asWriteOf(path, () => writeSync(fd, chunk));
+      });
+      asWriteOf(path, () => {
+        if (!direct) fsyncSync(fd);
+        close();
+        if (!direct) renameSync(file, path);
+      });
+      done = true;
+    },
+    discard: () => {
+      close();
+      if (!direct && !done) rmSync(file, { force: true });
+    },
+  };
+}
+
+/** Runs one step of writing `path`; a failure becomes the typed error naming the path and its cause. */
+function asWriteOf<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    throw cannotWrite(path, err);
   }
 }
 
@@ -123,21 +176,26 @@ export interface ValidatedSnapshot {
 /**
  * Reads and checks a snapshot completely: format, version, length,
  * checksum, SQLite integrity, schema, and that every stored row decodes.
- * Throws UsageError naming the first problem; changes nothing anywhere.
+ * Throws UsageError naming the first problem (the file as `name`, e.g.
+ * stdin for a spooled copy); changes nothing anywhere.
  */
-export async function validateSnapshot(file: string, progress: Progress = () => undefined): Promise<ValidatedSnapshot> {
+export async function validateSnapshot(
+  file: string,
+  progress: Progress = () => undefined,
+  name = file,
+): Promise<ValidatedSnapshot> {
   let size: number;
   try {
     size = statSync(file).size;
   } catch {
-    throw new UsageError(`${file}: no such snapshot file`);
+    throw new UsageError(`${name}: no such snapshot file`);
   }
-  if (size === 0) throw new UsageError(`${file} is empty, not a statesync snapshot`);
-  const { header, headerLine, payloadOffset } = readHeader(file, size);
+  if (size === 0) throw new UsageError(`${name} is empty, not a statesync snapshot`);
+  const { header, headerLine, payloadOffset } = readHeader(file, size, name);
   const payloadBytes = size - payloadOffset;
   if (payloadBytes !== header.payload_bytes) {
     throw new UsageError(
-      `${file} is truncated or padded: the header announces ${header.payload_bytes} payload bytes, the file holds ${payloadBytes}`,
+      `${name} is truncated or padded: the header announces ${header.payload_bytes} payload bytes, the file holds ${payloadBytes}`,
     );
   }
   const image = join(tmpdir(), `.statesync-restore-${process.pid}-${Date.now()}.db`);
@@ -159,12 +217,12 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
       closeSync(out);
     }
     if (hash.digest('hex') !== header.sha256) {
-      throw new UsageError(`${file} is corrupt: its checksum does not match its header and content`);
+      throw new UsageError(`${name} is corrupt: its checksum does not match its header and content`);
     }
-    checkPayload(file, image, header);
+    checkPayload(name, image, header);
     const facts = describePayload(image);
     if (JSON.stringify(facts.counts) !== JSON.stringify(header.counts) || JSON.stringify(facts.jobs) !== JSON.stringify(header.jobs)) {
-      throw new UsageError(`${file} is inconsistent: its header's jobs or counts do not match its content`);
+      throw new UsageError(`${name} is inconsistent: its header's jobs or counts do not match its content`);
     }
     // An older schema is brought up to date on the temporary copy, never on the target.
     SqliteConnection.open(image).close();
@@ -175,7 +233,7 @@ export async function validateSnapshot(file: string, progress: Progress = () => 
   }
 }
 
-function readHeader(file: string, size: number): { header: SnapshotHeader; headerLine: Buffer; payloadOffset: number } {
+function readHeader(file: string, size: number, name: string): { header: SnapshotHeader; headerLine: Buffer; payloadOffset: number } {
   const fd = openSync(file, 'r');
   let head: Buffer;
   try {
@@ -187,22 +245,22 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; heade
   const firstNl = head.indexOf(10);
   const magic = head.subarray(0, firstNl < 0 ? Math.min(head.length, 64) : firstNl).toString('latin1');
   const m = /^STATESYNC-SNAPSHOT (\d+)$/.exec(magic);
-  if (m === null) throw new UsageError(`${file} is not a statesync snapshot (no snapshot header)`);
+  if (m === null) throw new UsageError(`${name} is not a statesync snapshot (no snapshot header)`);
   if (Number(m[1]) > SNAPSHOT_VERSION) {
     throw new UsageError(
-      `${file} is a version ${m[1]} snapshot, written by a newer statesync (this one reads version ${SNAPSHOT_VERSION}); upgrade statesync`,
+      `${name} is a version ${m[1]} snapshot, written by a newer statesync (this one reads version ${SNAPSHOT_VERSION}); upgrade statesync`,
     );
   }
   const secondNl = head.indexOf(10, firstNl + 1);
-  if (secondNl < 0) throw new UsageError(`${file} is truncated: its header is incomplete`);
+  if (secondNl < 0) throw new UsageError(`${name} is truncated: its header is incomplete`);
   const thirdNl = head.indexOf(10, secondNl + 1);
   const checksum = thirdNl < 0 ? null : /^sha256 ([0-9a-f]{64})$/.exec(head.subarray(secondNl + 1, thirdNl).toString('latin1'));
-  if (checksum === null) throw new UsageError(`${file} is truncated or corrupt: its checksum line is missing`);
+  if (checksum === null) throw new UsageError(`${name} is truncated or corrupt: its checksum line is missing`);
   let header: SnapshotHeader;
   try {
     header = { ...(JSON.parse(head.subarray(firstNl + 1, secondNl).toString('utf8')) as object), sha256: checksum[1]! } as SnapshotHeader;
   } catch {
-    throw new UsageError(`${file} is corrupt: its header is not valid JSON`);
+    throw new UsageError(`${name} is corrupt: its header is not valid JSON`);
   }
   if (
     header === null ||
@@ -213,37 +271,37 @@ function readHeader(file: string, size: number): { header: SnapshotHeader; heade
     typeof header.sha256 !== 'string' ||
     !Array.isArray(header.jobs)
   ) {
-    throw new UsageError(`${file} is corrupt: its header lacks required fields`);
+    throw new UsageError(`${name} is corrupt: its header lacks required fields`);
   }
   if (!Number.isSafeInteger(header.schema_version) || header.schema_version > SCHEMA_VERSION) {
-    throw new UsageError(`${file} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
+    throw new UsageError(`${name} holds schema ${header.schema_version}, newer than this statesync knows; upgrade statesync`);
   }
   return { header, headerLine: Buffer.from(head.subarray(firstNl + 1, secondNl + 1)), payloadOffset: thirdNl + 1 };
 }
 
 /** The payload must be a sound SQLite database whose every row decodes, agreeing with the header. */
-function checkPayload(file: string, image: string, header: SnapshotHeader): void {
+function checkPayload(name: string, image: string, header: SnapshotHeader): void {
   let db: ReturnType<typeof openSqlite>;
   try {
     db = openSqlite(image, { readonly: true, fileMustExist: true });
   } catch (err) {
-    throw new UsageError(`${file} is corrupt: its payload is not a database (${(err as Error).message})`);
+    throw new UsageError(`${name} is corrupt: its payload is not a database (${(err as Error).message})`);
   }
   try {
     const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') throw new UsageError(`${file} is corrupt: ${String(integrity)}`);
+    if (integrity !== 'ok') throw new UsageError(`${name} is corrupt: ${String(integrity)}`);
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version !== header.schema_version) {
-      throw new UsageError(`${file} is inconsistent: header says schema ${header.schema_version}, payload has ${version}`);
+      throw new UsageError(`${name} is inconsistent: header says schema ${header.schema_version}, payload has ${version}`);
     }
     const tables = new Set(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[]);
     for (const table of SNAPSHOT_TABLES) {
-      if (!tables.has(table)) throw new UsageError(`${file} is inconsistent: table ${table} is missing`);
+      if (!tables.has(table)) throw new UsageError(`${name} is inconsistent: table ${table} is missing`);
     }
     const jobs = db.prepare('SELECT job, definition FROM jobs ORDER BY job').all() as Array<{ job: string; definition: string }>;
     const headerJobs = header.jobs.map((j) => j.job).sort();
     if (JSON.stringify(jobs.map((j) => j.job)) !== JSON.stringify(headerJobs)) {
-      throw new UsageError(`${file} is inconsistent: the header's job list does not match the content`);
+      throw new UsageError(`${name} is inconsistent: the header's job list does not match the content`);
     }
     for (const j of jobs) JSON.parse(j.definition);
     for (const row of db.prepare('SELECT rows FROM results').pluck().iterate() as Iterable<string>) JSON.parse(row);
@@ -253,7 +311,7 @@ function checkPayload(file: string, image: string, header: SnapshotHeader): void
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`${file} is corrupt: ${(err as Error).message}`);
+    throw new UsageError(`${name} is corrupt: ${(err as Error).message}`);
   } finally {
     db.close();
   }
@@ -282,23 +340,6 @@ function describePayload(image: string): { schemaVersion: number; jobs: Snapshot
     throw new RuntimeFailure(`cannot read the exported image: ${(err as Error).message}`);
   } finally {
     db.close();
-  }
-}
-
-async function writeToFile(
-  path: string,
-  writeAll: (write: (chunk: Buffer) => Promise<void>) => Promise<void>,
-  sync: boolean,
-): Promise<void> {
-  const fd = openSync(path, 'w');
-  try {
-    await writeAll((chunk) => {
-      writeSync(fd, chunk);
-      return Promise.resolve();
-    });
-    if (sync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -35,7 +35,7 @@ describe('the single executable', () => {
   it('prints its version and nothing on stderr', () => {
     const r = run(['--version']);
     expect(r.status).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/^statesync \d+\.\d+\.\d+\n$/);
     expect(r.stderr).toBe('');
   });
 
@@ -60,9 +60,9 @@ describe('the single executable', () => {
     const q = run(['query', '--db', 'state.db', '--format', 'csv']);
     expect(q.stderr).toBe('');
     expect(q.stdout).toBe(
-      'window_start,window_end,key,value\n' +
-        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,a,2\n' +
-        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,b,1\n',
+      'window_start,window_end,key,value,state\n' +
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,a,2,final\n' +
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,b,1,final\n',
     );
   });
 });

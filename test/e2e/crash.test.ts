@@ -162,7 +162,7 @@ describe('count FILE --db survives SIGKILL at any point', () => {
     expect(afterFinish.sources[0]!.offset).toBe(size);
     expect(afterFinish.jobs[0]!.records).toBe(total(truth));
     expect(afterFinish.jobs[0]!.rejected).toBe(0);
-    expect(afterFinish.jobs[0]!.openWindows).toBe(0);
+    expect(afterFinish.jobs[0]!.open_windows).toBe(0);
 
     const totals = await queryTotals(db);
     expect(countDifferences(totals, truth)).toEqual([]);

@@ -115,7 +115,10 @@ export interface JsonRow {
   readonly window_end: string;
   readonly key: string;
   readonly value: number;
-  readonly state?: 'open';
+  /** `query`: every row's window state. */
+  readonly state?: 'open' | 'final';
+  /** `watch`: the publication sequence number of the row's window. */
+  readonly seq?: number;
 }
 
 export function parseJsonLines(text: string): JsonRow[] {
@@ -144,8 +147,8 @@ export interface StatusJson {
     readonly records: number;
     readonly rejected: number;
     readonly late: number;
-    readonly openWindows: number;
-    readonly finalizedWindows: number;
+    readonly open_windows: number;
+    readonly finalized_windows: number;
   }>;
   readonly sources: ReadonlyArray<{ readonly job: string; readonly source: string; readonly kind: string; readonly offset: number }>;
 }
@@ -306,20 +309,21 @@ export interface WorkerStatusJson {
   readonly job: string;
   readonly pid: number;
   readonly host: string;
-  readonly startedAt: number;
-  readonly heartbeatAt: number;
+  /** ISO-8601 UTC, like every time in status JSON. */
+  readonly started_at: string;
+  readonly heartbeat_at: string;
   readonly state: 'running' | 'finished' | 'dead';
-  readonly watermark: number | null;
+  readonly watermark: string | null;
   readonly idle: boolean;
   readonly health: 'alive' | 'finished' | 'dead';
 }
 
 /** `status --format json` with the cooperation fields (workers, duplicates, published sequence). */
 export interface ClusterStatusJson {
-  readonly publishedSeq: number;
+  readonly published_seq: number;
   readonly jobs: ReadonlyArray<StatusJson['jobs'][number] & { readonly duplicates: number }>;
   readonly sources: StatusJson['sources'];
-  readonly openWindows: ReadonlyArray<{ readonly job: string; readonly start: number; readonly end: number }>;
+  readonly open_windows: ReadonlyArray<{ readonly job: string; readonly window_start: string; readonly window_end: string }>;
   readonly workers: readonly WorkerStatusJson[];
 }
 

@@ -3,7 +3,6 @@
  * and a writer that sends one enormous line.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
   killLeftoverChildren,
   makeTempDir,
   procStatusKb,
+  runCliOk,
   spawnCli,
   status,
   waitUntilIdle,
@@ -65,7 +65,7 @@ describe('a reader that closes early (EPIPE)', () => {
     expect(exitCode).toBe(0);
   });
 
-  it.skipIf(!existsSync('/bin/bash'))('statesync count FILE | head -1 in a shell ends quietly', async () => {
+  it('statesync count FILE | head -1 in a shell ends quietly', async () => {
     const script = '"$0" "$1" count "$2" 2>"$3" | head -1; echo "exit=${PIPESTATUS[0]}"';
     const errFile = join(dir, 'head.stderr');
     const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath, file, errFile], {
@@ -77,6 +77,97 @@ describe('a reader that closes early (EPIPE)', () => {
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/\tkey\d+\t1$/);
     expect(lines[1]).toBe('exit=0');
+    expect(await readFile(errFile, 'utf8')).toBe('');
+  });
+});
+
+describe('every command ends quietly when its reader is gone', () => {
+  let db: string;
+  let snap: string;
+  let words: string;
+  let numbers: string;
+  beforeAll(async () => {
+    db = join(dir, 'quiet.db');
+    snap = join(dir, 'quiet.snap');
+    words = join(dir, 'words.txt');
+    numbers = join(dir, 'numbers.txt');
+    let text = '';
+    for (let i = 0; i < 20_000; i++) text += `w${i} w${i % 7}\n`;
+    await writeFile(words, text);
+    await writeFile(numbers, 'a 1\nb 2\na 3\n');
+    await runCliOk(['count', words, '--db', db, '--window', '1d', '--quiet']);
+    await runCliOk(['snapshot', 'export', '--db', db, '-o', snap]);
+  });
+
+  /** Runs the CLI with stdout (and with `merged`, stderr too, as `2>&1`) a pipe whose reader left before the first byte. */
+  async function withReaderGone(args: readonly string[], merged = false, input = '') {
+    const child = merged
+      ? (spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, binPath, ...args], {
+          env: { ...process.env, NO_COLOR: '1', STATESYNC_DB: '' },
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }) as ChildProcessWithoutNullStreams)
+      : spawnCli(args);
+    child.stdout.destroy();
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+    const [exitCode, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    return { exitCode, signal, stderr: Buffer.concat(stderr).toString('utf8') };
+  }
+
+  const stdoutCases: ReadonlyArray<[string, () => string[], string?]> = [
+    ['--help', () => ['--help']],
+    ['help snapshot export', () => ['help', 'snapshot', 'export']],
+    ['count --help', () => ['count', '--help']],
+    ['--version', () => ['--version']],
+    ['query', () => ['query', '--db', db]],
+    ['query --format json', () => ['query', '--db', db, '--format', 'json']],
+    ['watch', () => ['watch', '--db', db]],
+    ['watch --follow', () => ['watch', '--db', db, '--follow']],
+    ['status', () => ['status', '--db', db]],
+    ['status --format json', () => ['status', '--db', db, '--format', 'json']],
+    ['snapshot export', () => ['snapshot', 'export', '--db', db]],
+    ['snapshot inspect', () => ['snapshot', 'inspect', snap]],
+    ['snapshot inspect --format json', () => ['snapshot', 'inspect', snap, '--format', 'json']],
+    ['count FILE', () => ['count', words, '--window', '1d']],
+    ['sum FILE', () => ['sum', numbers, '--key', 'field=1', '--value', 'field=2', '--window', '1d']],
+    ['count from stdin', () => ['count', '--window', '1d'], 'to be or not to be\n'],
+  ];
+
+  it.each(stdoutCases)('%s: exit 0, nothing on stderr', async (_name, args, input) => {
+    const result = await withReaderGone(args(), false, input);
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.exitCode).toBe(0);
+  });
+
+  // `2>&1 | head`: stderr's reader is gone too; the exit code is the command's own, never 1 for that.
+  const mergedCases: ReadonlyArray<[string, number, () => string[]]> = [
+    ['compact (writes only stderr)', 0, () => ['compact', '--db', db]],
+    ['snapshot export -o FILE (a note on stderr)', 0, () => ['snapshot', 'export', '--db', db, '-o', join(dir, 'merged.snap')]],
+    ['status', 0, () => ['status', '--db', db]],
+    ['count FILE with rejected lines', 0, () => ['count', numbers, '--key', 'field=3', '--window', '1d']],
+    ['an unknown option', 2, () => ['count', '--bogus']],
+    ['a group without its subcommand', 2, () => ['snapshot']],
+  ];
+
+  it.each(mergedCases)('2>&1 into a closed pipe, %s: exit %i', async (_name, code, args) => {
+    const result = await withReaderGone(args(), true);
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.exitCode).toBe(code);
+  });
+
+  it('statesync snapshot export | head -c 10 in a shell ends quietly', async () => {
+    const script = '"$0" "$1" snapshot export --db "$2" 2>"$3" | head -c 10; echo; echo "exit=${PIPESTATUS[0]}"';
+    const errFile = join(dir, 'export-head.stderr');
+    const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath, db, errFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    }) as unknown as ChildProcessWithoutNullStreams;
+    const result = await collect(shell);
+    expect(result.stdout).toBe('STATESYNC-\nexit=0\n');
     expect(await readFile(errFile, 'utf8')).toBe('');
   });
 });

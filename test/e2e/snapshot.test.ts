@@ -285,8 +285,8 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
     const before = await status(src);
     for (const job of ['words', 'bytes']) {
       const j = before.jobs.find((x) => x.job === job)!;
-      expect(j.openWindows, `${job} has open windows`).toBeGreaterThan(0);
-      expect(j.finalizedWindows, `${job} has finalized windows`).toBeGreaterThan(0);
+      expect(j.open_windows, `${job} has open windows`).toBeGreaterThan(0);
+      expect(j.finalized_windows, `${job} has finalized windows`).toBeGreaterThan(0);
     }
     const queryBefore = await queryLines(src);
     expect(queryBefore.some((l) => l.includes('"state":"open"'))).toBe(true);
@@ -377,7 +377,7 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
     expect(finalStatus.jobs.find((j) => j.job === 'words')!.records).toBe(total(wordTruth));
     expect(finalStatus.jobs.find((j) => j.job === 'bytes')!.records).toBe(150_000);
     for (const j of finalStatus.jobs) expect(j.late, `${j.job} late`).toBe(0);
-    expect(finalStatus.jobs.every((j) => j.openWindows === 0)).toBe(true);
+    expect(finalStatus.jobs.every((j) => j.open_windows === 0)).toBe(true);
   });
 });
 

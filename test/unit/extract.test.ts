@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeExtractor } from '../../src/records/extract.js';
+import { makeExtractor, missingAtPath, valueAtPath } from '../../src/records/extract.js';
 import { parseFieldSpec } from '../../src/records/specs.js';
 
 function extractor(spec: string, delimiter: string | null = null): (line: string) => string | null {
@@ -149,5 +149,32 @@ describe('regex=RE', () => {
     expect(extract('b 22')).toBe('22');
     expect(extract('c 333')).toBe('333');
     expect(extract('c 333')).toBe('333');
+  });
+});
+
+describe('missingAtPath: why json=PATH found nothing to use', () => {
+  it.each([
+    [['v'], { w: 1 }],
+    [['a', 'b'], { a: {} }],
+    [['v', 'deeper'], { v: 'text' }],
+    [['v', 'deeper'], { v: 7 }],
+    [['v', 'deeper'], { v: null }],
+    [['v'], 'a top-level string'],
+    [['v'], [{ v: 1 }]],
+    [['toString'], {}],
+    [['constructor'], { a: 1 }],
+  ])('nothing at %j in %j: missing field', (path, root) => {
+    expect(valueAtPath(root, path)).toBeNull();
+    expect(missingAtPath(root, path)).toBe('missing field');
+  });
+
+  it.each([
+    [['v'], { v: null }],
+    [['v'], { v: { a: 1 } }],
+    [['v'], { v: [1, 2] }],
+    [['a', 'b'], { a: { b: [] } }],
+  ])('%j of %j is there but no string, number or boolean: non-scalar value', (path, root) => {
+    expect(valueAtPath(root, path)).toBeNull();
+    expect(missingAtPath(root, path)).toBe('non-scalar value');
   });
 });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { parseOutputOptions, parseStreamOptions, type RawStreamOptions, type Terminal } from '../../src/cli/options.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseInstant, parseOutputOptions, parseStreamOptions, type RawStreamOptions, type Terminal } from '../../src/cli/options.js';
 import { UsageError } from '../../src/errors.js';
 import type { ReductionName } from '../../src/reducers/reducers.js';
 
@@ -60,6 +60,43 @@ describe('parseOutputOptions', () => {
     expect(parseOutputOptions({ format: 'text' }, PIPE).color).toBe(false);
     expect(parseOutputOptions({ format: 'table' }, PIPE).color).toBe(false);
     expect(parseOutputOptions({ format: 'text' }, TTY_NO_COLOR).color).toBe(false);
+  });
+
+  it.each(['0', 'false'])('FORCE_COLOR=%j turns colour off on a terminal (--color auto)', (value) => {
+    expect(parseOutputOptions({}, { stdoutIsTTY: true, env: { FORCE_COLOR: value } }).color).toBe(false);
+    expect(parseOutputOptions({ color: 'auto', format: 'text' }, { stdoutIsTTY: true, env: { FORCE_COLOR: value } }).color).toBe(false);
+  });
+
+  it.each(['1', '2', '3', 'true'])('FORCE_COLOR=%j colours even into a pipe, unless NO_COLOR is set', (value) => {
+    expect(parseOutputOptions({ format: 'table' }, { stdoutIsTTY: false, env: { FORCE_COLOR: value } }).color).toBe(true);
+    expect(parseOutputOptions({ format: 'table' }, { stdoutIsTTY: false, env: { FORCE_COLOR: value, NO_COLOR: '1' } }).color).toBe(
+      false,
+    );
+  });
+
+  it('an empty NO_COLOR or FORCE_COLOR counts as unset', () => {
+    expect(parseOutputOptions({}, { stdoutIsTTY: true, env: { NO_COLOR: '', FORCE_COLOR: '' } }).color).toBe(true);
+    expect(parseOutputOptions({}, { stdoutIsTTY: false, env: { NO_COLOR: '', FORCE_COLOR: '' } }).color).toBe(false);
+  });
+
+  it('--color always colours table and text anywhere, whatever the environment says', () => {
+    const env = { NO_COLOR: '1', FORCE_COLOR: '0' };
+    expect(parseOutputOptions({ color: 'always', format: 'table' }, { stdoutIsTTY: false, env }).color).toBe(true);
+    expect(parseOutputOptions({ color: 'always', format: 'text', output: 'out.txt' }, { stdoutIsTTY: false, env }).color).toBe(true);
+  });
+
+  it('--color never never colours, even on a terminal with FORCE_COLOR', () => {
+    expect(parseOutputOptions({ color: 'never' }, { stdoutIsTTY: true, env: { FORCE_COLOR: '3' } }).color).toBe(false);
+  });
+
+  it.each(['tsv', 'csv', 'json'])('%s is never coloured, even with --color always', (format) => {
+    expect(parseOutputOptions({ color: 'always', format }, TTY).color).toBe(false);
+  });
+
+  it('an unknown --color is a usage error naming the choices', () => {
+    expect(usageError(() => parseOutputOptions({ color: 'sometimes' }, PIPE)).message).toBe(
+      "--color expects one of auto, always, never, got 'sometimes'",
+    );
   });
 
   it('an explicit format wins over the terminal default', () => {
@@ -128,6 +165,7 @@ describe('parseStreamOptions', () => {
       latenessMs: 0,
       idleTimeoutMs: null,
       lateOutput: null,
+      rejectOutput: null,
       dedupe: null,
       dedupeTtlMs: 3_600_000,
       workerTimeoutMs: 10_000,
@@ -172,6 +210,7 @@ describe('parseStreamOptions', () => {
         lateness: '2s',
         idleTimeout: '1m',
         lateOutput: 'late.log',
+        rejectOutput: 'rejects.tsv',
         dedupe: 'json=id',
         dedupeTtl: '30m',
         workerTimeout: '5s',
@@ -202,6 +241,7 @@ describe('parseStreamOptions', () => {
       latenessMs: 2_000,
       idleTimeoutMs: 60_000,
       lateOutput: 'late.log',
+      rejectOutput: 'rejects.tsv',
       dedupe: { kind: 'json', path: ['id'] },
       dedupeTtlMs: 1_800_000,
       workerTimeoutMs: 5000,
@@ -362,5 +402,38 @@ describe('parseStreamOptions: event time', () => {
     for (const time of ['word', 'line', 'field=0', 'json=a..b', 'regex=(', 'Processing']) {
       expect(usageError(() => stream({ key: 'line', time })).message).toMatch(/--time/);
     }
+  });
+});
+
+describe('parseInstant (query --window, STATESYNC_NOW)', () => {
+  const zone = process.env.TZ;
+  afterEach(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+
+  it('reads ISO-8601 without a zone as UTC, whatever the local zone is', () => {
+    process.env.TZ = 'Asia/Kolkata';
+    expect(parseInstant('2026-01-01T02:00:00', 'X')).toBe(Date.UTC(2026, 0, 1, 2));
+    expect(parseInstant('2026-01-01 02:00', 'X')).toBe(Date.UTC(2026, 0, 1, 2));
+    expect(parseInstant('2026-01-01', 'X')).toBe(Date.UTC(2026, 0, 1));
+  });
+
+  it('honours a zone when one is given', () => {
+    expect(parseInstant('2026-01-01T02:00:00+05:30', 'X')).toBe(Date.UTC(2025, 11, 31, 20, 30));
+    expect(parseInstant('2026-01-01T02:00:00.250Z', 'X')).toBe(Date.UTC(2026, 0, 1, 2, 0, 0, 250));
+  });
+
+  it('reads epoch seconds and milliseconds as event times are (below 1e11 is seconds)', () => {
+    expect(parseInstant('1767225600', 'X')).toBe(1767225600000);
+    expect(parseInstant('1767225600.5', 'X')).toBe(1767225600500);
+    expect(parseInstant('1767225600000', 'X')).toBe(1767225600000);
+  });
+
+  it('refuses anything else with a usage error naming the option', () => {
+    for (const bad of ['yesterday', '2026-13-01', '01/02/2026', '-5', '']) {
+      expect(() => parseInstant(bad, '--window')).toThrow(UsageError);
+    }
+    expect(() => parseInstant('noon', '--window')).toThrow(/--window expects an ISO-8601 time .* got 'noon'/);
   });
 });

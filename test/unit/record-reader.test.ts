@@ -126,7 +126,7 @@ describe('makeRecordReader: JSON', () => {
     expect(mixed('{"k":"abc","v":1,"t":1772359200}', out)).toBeNull();
     expect(out).toEqual({ key: 'abc', value: 1, time: T, id: '' });
     expect(parse).toHaveBeenCalledTimes(1);
-    expect(mixed('"k":"abc" but not JSON', out)).toBe('bad value');
+    expect(mixed('"k":"abc" but not JSON', out)).toBe('invalid JSON');
     expect(parse).toHaveBeenCalledTimes(2);
     const keyOnly = makeRecordReader(specs({ key: 'line', value: 'json=v' }));
     parse.mockClear();
@@ -149,27 +149,29 @@ describe('makeRecordReader: JSON', () => {
     expect(a('{"a":"z","n":3}', outA)).toBeNull();
     expect(outA).toMatchObject({ key: 'z', value: 3 });
     expect(outB).toMatchObject({ key: 'y', value: 2 });
-    expect(b('not json', outB)).toBe('no key');
+    expect(b('not json', outB)).toBe('invalid JSON');
     expect(a('{"a":"w","n":4}', outA)).toBeNull();
     expect(outA).toMatchObject({ key: 'w', value: 4 });
   });
 
   it.each([
-    ['not json at all', 'no key'],
-    ['{"user":{"id":"u1"}', 'no key'], // truncated
-    ['{"user":{}}', 'no key'],
-    ['{"user":{"id":null}}', 'no key'],
-    ['{"user":{"id":{"nested":1}}}', 'no key'],
-    ['{"user":{"id":[1]}}', 'no key'],
-    ['{"user":"u1"}', 'no key'],
-    ['[]', 'no key'],
-    ['{"user":{"id":"u1"}}', 'bad value'],
+    ['not json at all', 'invalid JSON'],
+    ['{"user":{"id":"u1"}', 'invalid JSON'], // truncated
+    ['{"user":{}}', 'missing field'],
+    ['{"user":{"id":null}}', 'non-scalar value'],
+    ['{"user":{"id":{"nested":1}}}', 'non-scalar value'],
+    ['{"user":{"id":[1]}}', 'non-scalar value'],
+    ['{"user":"u1"}', 'missing field'], // a path through a string
+    ['[]', 'missing field'],
+    ['{"user":{"id":"u1"}}', 'missing field'],
     ['{"user":{"id":"u1"},"price":{"amount":"ten"}}', 'bad value'],
-    ['{"user":{"id":"u1"},"price":{"amount":null}}', 'bad value'],
+    ['{"user":{"id":"u1"},"price":{"amount":null}}', 'non-scalar value'],
+    ['{"user":{"id":"u1"},"price":{"amount":{"value":1}}}', 'non-scalar value'],
     ['{"user":{"id":"u1"},"price":{"amount":true}}', 'bad value'],
     ['{"user":{"id":"u1"},"price":{"amount":1e400}}', 'bad value'],
     ['{"user":{"id":"u1"},"price":{"amount":""}}', 'bad value'],
-    ['{"user":{"id":"u1"},"price":{"amount":1}}', 'bad time'],
+    ['{"user":{"id":"u1"},"price":{"amount":1}}', 'missing field'],
+    ['{"user":{"id":"u1"},"price":{"amount":1},"ts":[1772359200]}', 'non-scalar value'],
     ['{"user":{"id":"u1"},"price":{"amount":1},"ts":"soon"}', 'bad time'],
     ['{"user":{"id":"u1"},"price":{"amount":1},"ts":"1969-12-31T23:59:59Z"}', 'bad time'],
     ['{"user":{"id":"u1"},"price":{"amount":1},"ts":-5}', 'bad time'],
@@ -186,13 +188,16 @@ describe('makeRecordReader: regex', () => {
   });
 
   it('rejects a line the key regex does not match, or whose group did not take part', () => {
-    expect(read({ key: 'regex=user=(\\w+)' }, 'no user here')).toBe('no key');
-    expect(read({ key: 'regex=a|(b)' }, 'a')).toBe('no key');
+    expect(read({ key: 'regex=user=(\\w+)' }, 'no user here')).toBe('no match');
+    expect(read({ key: 'regex=a|(b)' }, 'a')).toBe('no match');
   });
 
   it('rejects a line whose value or time regex does not match', () => {
-    expect(read({ key: 'line', value: 'regex=took (\\d+)ms' }, 'took forever')).toBe('bad value');
-    expect(read({ key: 'line', time: 'regex=at (\\d+)' }, 'at noon')).toBe('bad time');
+    expect(read({ key: 'line', value: 'regex=took (\\d+)ms' }, 'took forever')).toBe('no match');
+    expect(read({ key: 'line', time: 'regex=at (\\d+)' }, 'at noon')).toBe('no match');
+    // Matched, but what it captured is no number or time.
+    expect(read({ key: 'line', value: 'regex=took (\\S+)' }, 'took forever')).toBe('bad value');
+    expect(read({ key: 'line', time: 'regex=at (\\S+)' }, 'at noon')).toBe('bad time');
   });
 });
 
@@ -200,16 +205,16 @@ describe('makeRecordReader: reject reasons', () => {
   const options: Options = { key: 'field=1', value: 'field=2', time: 'field=3' };
 
   it.each([
-    ['', 'no key'],
-    ['   ', 'no key'],
-    ['k', 'bad value'],
+    ['', 'missing field'],
+    ['   ', 'missing field'],
+    ['k', 'missing field'],
     ['k abc 1772359200', 'bad value'],
     ['k NaN 1772359200', 'bad value'],
     ['k Infinity 1772359200', 'bad value'],
     ['k 0x10 1772359200', 'bad value'],
     ['k 1e999 1772359200', 'bad value'],
     ['k 9007199254740993 1772359200', 'bad value'],
-    ['k 1', 'bad time'],
+    ['k 1', 'missing field'],
     ['k 1 yesterday', 'bad time'],
     ['k 1 2026-02-30', 'bad time'],
     ['k 1 NaN', 'bad time'],
@@ -220,7 +225,7 @@ describe('makeRecordReader: reject reasons', () => {
 
   it('checks the key first, then the value, then the time', () => {
     const delimited: Options = { ...options, delimiter: ',' };
-    expect(read({ key: 'field=4', value: 'field=2', time: 'field=3' }, 'k bad bad')).toBe('no key');
+    expect(read({ key: 'field=4', value: 'field=2', time: 'field=3' }, 'k bad bad')).toBe('missing field');
     expect(read(delimited, 'k,bad,bad')).toBe('bad value');
     expect(read(delimited, 'k,1,bad')).toBe('bad time');
     expect(read(delimited, 'k,1,1772359200')).toEqual({ key: 'k', value: 1, time: T });
@@ -237,6 +242,61 @@ describe('makeRecordReader: reject reasons', () => {
       const result = read(options, line);
       if (typeof result === 'string') reasons.add(result);
     }
-    expect([...reasons].sort()).toEqual(['bad time', 'bad value', 'no key']);
+    expect([...reasons].sort()).toEqual(['bad time', 'bad value', 'missing field']);
+  });
+});
+
+describe('makeRecordReader: the reason names the cause, for every part of a record', () => {
+  /** The reason a reader with these specs (and --dedupe ID) gives for the line. */
+  function reason(options: Options & { id?: string }, line: string): string | null {
+    const reader = makeRecordReader({ ...specs(options), id: options.id === undefined ? null : parseFieldSpec(options.id, '--dedupe') });
+    return reader(line, fresh());
+  }
+
+  it('invalid JSON, whichever part reads JSON, before any part is looked at', () => {
+    expect(reason({ key: 'json=k' }, '{"k":')).toBe('invalid JSON');
+    expect(reason({ key: 'field=1', value: 'json=v' }, 'k {"v":1}')).toBe('invalid JSON');
+    expect(reason({ key: 'field=9', time: 'json=t' }, 'not json')).toBe('invalid JSON');
+    expect(reason({ key: 'field=1', id: 'json=id' }, 'k 1')).toBe('invalid JSON');
+  });
+
+  it.each([
+    ['key', { key: 'field=3' }, 'a b'],
+    ['value', { key: 'field=1', value: 'field=3' }, 'a b'],
+    ['time', { key: 'field=1', time: 'field=3' }, 'a b'],
+    ['id', { key: 'field=1', id: 'field=3' }, 'a b'],
+    ['key', { key: 'json=a.b' }, '{"a":{}}'],
+    ['value', { key: 'json=k', value: 'json=v' }, '{"k":"x"}'],
+    ['time', { key: 'json=k', time: 'json=t.ms' }, '{"k":"x","t":5}'],
+    ['id', { key: 'json=k', id: 'json=id' }, '{"k":"x"}'],
+    ['key (an inherited property is not in the line)', { key: 'json=toString' }, '{}'],
+  ])('missing field: the %s is absent', (_part, options, line) => {
+    expect(reason(options, line)).toBe('missing field');
+  });
+
+  it.each([
+    ['key', { key: 'regex=k=(\\w+)' }, 'v=1'],
+    ['value', { key: 'line', value: 'regex=v=(\\d+)' }, 'k=a'],
+    ['time', { key: 'line', time: 'regex=t=(\\d+)' }, 'k=a'],
+    ['id', { key: 'line', id: 'regex=id=(\\w+)' }, 'k=a'],
+  ])('no match: the %s regex matches nothing', (_part, options, line) => {
+    expect(reason(options, line)).toBe('no match');
+  });
+
+  it.each([
+    ['key', { key: 'json=k' }, '{"k":{"a":1}}'],
+    ['value', { key: 'json=k', value: 'json=v' }, '{"k":"x","v":[1]}'],
+    ['time', { key: 'json=k', time: 'json=t' }, '{"k":"x","t":null}'],
+    ['id', { key: 'json=k', id: 'json=id' }, '{"k":"x","id":{"n":1}}'],
+  ])('non-scalar value: the %s is an object, array or null', (_part, options, line) => {
+    expect(reason(options, line)).toBe('non-scalar value');
+  });
+
+  it('empty id: an id that is there but empty (bad value and bad time are there but not a number or time)', () => {
+    expect(reason({ key: 'field=1', id: 'field=2', delimiter: ',' }, 'k,')).toBe('empty id');
+    expect(reason({ key: 'json=k', id: 'json=id' }, '{"k":"x","id":""}')).toBe('empty id');
+    expect(reason({ key: 'json=k', value: 'json=v' }, '{"k":"x","v":"ten"}')).toBe('bad value');
+    expect(reason({ key: 'json=k', time: 'json=t' }, '{"k":"x","t":"soon"}')).toBe('bad time');
+    expect(reason({ key: 'json=k', id: 'json=id', value: 'json=v' }, '{"k":"x","id":7,"v":1}')).toBeNull();
   });
 });

@@ -116,6 +116,33 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
+describe('ResultSink window fields in tsv and csv', () => {
+  const OPEN = windowResult([['pending', 4]], { state: 'open', seq: null, start: T0 + 5_000, end: T0 + 10_000 });
+
+  it('tsv: seq (watch) and state (query) are trailing columns, so the first four stay the stream commands\' columns', () => {
+    const plain = render([WORDS, NEXT], { format: 'tsv' });
+    const withSeq = render([WORDS, NEXT], { format: 'tsv', fields: ['seq'] });
+    const cut4 = (text: string) => text.split('\n').map((l) => l.split('\t').slice(0, 4).join('\t')).join('\n');
+    expect(cut4(withSeq)).toBe(plain);
+    expect(withSeq.split('\n').map((l) => l.split('\t')[4])).toEqual(['1', '1', '1', '1', '2', undefined]);
+    expect(render([NEXT, OPEN], { format: 'tsv', fields: ['state'] })).toBe(
+      '2026-11-26T10:00:05.000Z\t2026-11-26T10:00:10.000Z\tquestion\t1\tfinal\n' +
+        '2026-11-26T10:00:05.000Z\t2026-11-26T10:00:10.000Z\tpending\t4\topen\n',
+    );
+  });
+
+  it('csv: the header names the trailing column', () => {
+    expect(render([NEXT], { format: 'csv', fields: ['seq'] })).toBe(
+      'window_start,window_end,key,value,seq\n2026-11-26T10:00:05.000Z,2026-11-26T10:00:10.000Z,question,1,2\n',
+    );
+    expect(render([NEXT, OPEN], { format: 'csv', fields: ['state'] })).toBe(
+      'window_start,window_end,key,value,state\n' +
+        '2026-11-26T10:00:05.000Z,2026-11-26T10:00:10.000Z,question,1,final\n' +
+        '2026-11-26T10:00:05.000Z,2026-11-26T10:00:10.000Z,pending,4,open\n',
+    );
+  });
+});
+
 describe('ResultSink csv', () => {
   it('writes the header once, before the first window, then one row per key', () => {
     const text = render([WORDS, NEXT], { format: 'csv' });
@@ -163,16 +190,24 @@ describe('ResultSink json', () => {
     ]);
   });
 
-  it('marks rows of open windows with "state":"open" and only those', () => {
-    const text = render([WORDS, windowResult([['pending', 4]], { state: 'open', seq: null, start: T0 + 5_000, end: T0 + 10_000 })], {
-      format: 'json',
-    });
-    const objects = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(objects.filter((o) => 'state' in o)).toEqual([
+  it('with the state field (query) gives every row "state": "open" or "final"', () => {
+    const open = windowResult([['pending', 4]], { state: 'open', seq: null, start: T0 + 5_000, end: T0 + 10_000 });
+    const text = render([NEXT, open], { format: 'json', fields: ['state'] });
+    expect(text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { job: 'default', window_start: '2026-11-26T10:00:05.000Z', window_end: '2026-11-26T10:00:10.000Z', key: 'question', value: 1, state: 'final' },
       { job: 'default', window_start: '2026-11-26T10:00:05.000Z', window_end: '2026-11-26T10:00:10.000Z', key: 'pending', value: 4, state: 'open' },
     ]);
-    expect(text).toContain('"state":"open"');
-    expect(text.match(/"state"/g)).toHaveLength(1);
+  });
+
+  it('with the seq field (watch) gives every row its publication sequence number, as a number', () => {
+    const text = render([WORDS, NEXT], { format: 'json', fields: ['seq'] });
+    const objects = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(objects.map((o) => [o.key, o.seq])).toEqual([['be', 1], ['to', 1], ['not', 1], ['or', 1], ['question', 2]]);
+  });
+
+  it('without fields (the stream commands) has neither seq nor state', () => {
+    const text = render([WORDS, windowResult([['x', 1]], { state: 'open', seq: null })], { format: 'json' });
+    expect(text).not.toMatch(/"state"|"seq"/);
   });
 
   it('keeps awkward keys valid JSON and intact', () => {
@@ -200,8 +235,8 @@ describe('ResultSink text and table', () => {
     );
   });
 
-  it('text: right-aligns values and marks open windows', () => {
-    const text = render([windowResult([['a', 1000], ['b', 5]], { state: 'open', seq: null })], { format: 'text' });
+  it('text: right-aligns values and, with the state field, marks open windows', () => {
+    const text = render([windowResult([['a', 1000], ['b', 5]], { state: 'open', seq: null })], { format: 'text', fields: ['state'] });
     expect(text.split('\n')).toEqual([
       '2026-11-26T10:00:00.000Z .. 2026-11-26T10:00:05.000Z (open)',
       '  1000  a',
@@ -238,9 +273,22 @@ describe('ResultSink text and table', () => {
     expect(text).toContain('2026-11-26T10:00:05.000Z .. 2026-11-26T10:00:10.000Z');
   });
 
-  it('table: marks open windows', () => {
-    const text = render([windowResult([['a', 1]], { state: 'open', seq: null })], { format: 'table' });
+  it('table: with the state field, marks open and final windows in the heading', () => {
+    const text = render([windowResult([['a', 1]], { state: 'open', seq: null })], { format: 'table', fields: ['state'] });
     expect(text.split('\n')[0]).toBe('2026-11-26T10:00:00.000Z .. 2026-11-26T10:00:05.000Z (open)');
+    expect(render([WORDS], { format: 'table', fields: ['state'] }).split('\n')[0]).toBe(
+      '2026-11-26T10:00:00.000Z .. 2026-11-26T10:00:05.000Z (final)',
+    );
+  });
+
+  it.each(['text', 'table'] as const)('%s: with the seq field, shows the sequence number in the heading', (format) => {
+    const headings = render([WORDS, NEXT], { format, fields: ['seq'] })
+      .split('\n')
+      .filter((l) => l.includes(' .. '));
+    expect(headings).toEqual([
+      '2026-11-26T10:00:00.000Z .. 2026-11-26T10:00:05.000Z  seq 1',
+      '2026-11-26T10:00:05.000Z .. 2026-11-26T10:00:10.000Z  seq 2',
+    ]);
   });
 });
 

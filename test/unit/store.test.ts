@@ -161,7 +161,7 @@ describe('schema and migrations', () => {
     const path = join(dir, 'not-a-db');
     writeFileSync(path, 'this is a text file, not a database\n'.repeat(200));
     expect(() => SqliteStore.open(path)).toThrow(UsageError);
-    expect(() => SqliteStore.open(path)).toThrow(/not a statesync database/);
+    expect(() => SqliteStore.open(path)).toThrow(/is not an SQLite database; give another --db/);
   });
 });
 

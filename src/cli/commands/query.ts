@@ -3,7 +3,9 @@ import type { WindowResult } from '../../model.js';
 import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/reducers.js';
 import { summarizerFor } from '../../reducers/summarize.js';
 import { openStore } from '../../state/open.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
+import { requireKnownJob } from './jobs.js';
 import type { OutputConfig } from '../../config.js';
 
 export interface QueryConfig {
@@ -17,14 +19,12 @@ export interface QueryConfig {
 
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
-  const store = await openStore(config.db, { mustExist: true });
+  refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
+  const store = await openStore(config.db, { readOnly: true });
   try {
-    const jobs = await store.jobNames();
-    if (config.job !== null && !jobs.includes(config.job)) {
-      throw new UsageError(`job '${config.job}' is not in ${config.db} (jobs: ${jobs.join(', ') || 'none'})`);
-    }
+    await requireKnownJob(store, config.job, config.db);
     const reductions = new Map<string, string | undefined>();
-    for (const job of jobs) reductions.set(job, (await store.jobDefinition(job))?.reduction);
+    for (const job of await store.jobNames()) reductions.set(job, (await store.jobDefinition(job))?.reduction);
     const summarizer = (job: string) => {
       const reduction = reductions.get(job) ?? 'count';
       if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
@@ -37,7 +37,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)
       .sort((a, b) => a.start - b.start || (a.job < b.job ? -1 : a.job > b.job ? 1 : 0));
-    const output = new ResultOutput(config.output, () => undefined);
+    const output = new ResultOutput(config.output, () => undefined, ['state']);
     for (const w of windows) output.publish(w);
     await output.finish();
     return 0;

@@ -1,8 +1,12 @@
-import { existsSync } from 'node:fs';
-import { UsageError } from '../../errors.js';
+import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { describeCause, RuntimeFailure, UsageError } from '../../errors.js';
 import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { DEFAULT_WORKER_TIMEOUT_MS } from '../../defaults.js';
 import { openStore } from '../../state/open.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { localLiveness } from './stream.js';
 
 /** A progress bar on stderr when it is a terminal; nothing otherwise. */
@@ -27,7 +31,12 @@ export function progressBar(label: string): { update: Progress; done: () => void
 }
 
 export async function runSnapshotExport(db: string, output: string | null, version: string, note: (l: string) => void): Promise<number> {
-  const store = await openStore(db, { mustExist: true });
+  // As gzip does: binary data on a terminal helps nobody and can upset it.
+  if (output === null && process.stdout.isTTY === true) {
+    throw new UsageError('refusing to write a binary snapshot to a terminal; give -o FILE or pipe it into a file or command');
+  }
+  refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
+  const store = await openStore(db, { readOnly: true });
   const bar = progressBar('export');
   try {
     const header =
@@ -42,16 +51,62 @@ export async function runSnapshotExport(db: string, output: string | null, versi
   }
 }
 
+const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** `file` '-' reads the snapshot from stdin (`ssh a statesync snapshot export | statesync snapshot restore - --db b.db`). */
 export async function runSnapshotRestore(
   file: string,
   db: string,
   force: boolean,
   note: (l: string) => void,
 ): Promise<number> {
+  if (file !== '-') return restore(file, file, db, force, note, () => null);
+  if (process.stdin.isTTY === true) {
+    throw new UsageError("refusing to read a binary snapshot from a terminal; pipe it in, or give the snapshot's FILE");
+  }
+  // Spooled to a private file first: a snapshot is checked whole before the database is touched.
+  const dir = mkdtempSync(join(tmpdir(), 'statesync-restore-'));
+  let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    interrupted ??= signal;
+    process.stdin.destroy();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const exitCode = () => (interrupted === null ? null : EXIT_BY_SIGNAL[interrupted]);
+  try {
+    const spooled = join(dir, 'stdin.snapshot');
+    try {
+      await pipeline(process.stdin, createWriteStream(spooled, { mode: 0o600 }));
+    } catch (err) {
+      if (interrupted !== null) return EXIT_BY_SIGNAL[interrupted];
+      throw new RuntimeFailure(`cannot read the snapshot from stdin: ${describeCause(err)}`, { cause: err });
+    }
+    return await restore(spooled, 'stdin', db, force, note, exitCode);
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Validates everything, then replaces the state; `stopped` gives an exit code once a signal asked to stop. */
+async function restore(
+  file: string,
+  name: string,
+  db: string,
+  force: boolean,
+  note: (l: string) => void,
+  stopped: () => number | null,
+): Promise<number> {
   const bar = progressBar('verify');
-  const snapshot = await validateSnapshot(file, bar.update);
+  const snapshot = await validateSnapshot(file, bar.update, name);
   bar.done();
   try {
+    const code = stopped();
+    if (code !== null) return code;
     const store = await openStore(db);
     try {
       const live = (await store.workers(localLiveness(DEFAULT_WORKER_TIMEOUT_MS), Date.now())).filter((w) => w.health === 'alive');

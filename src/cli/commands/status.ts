@@ -1,15 +1,16 @@
 import type { Writable } from 'node:stream';
+import { isoTime } from '../../sinks/time.js';
 import { openStore } from '../../state/open.js';
 import type { StatusReport } from '../../state/port.js';
-import { isoTime } from '../../sinks/time.js';
+import { statusJson } from './status-json.js';
 import { localLiveness } from './stream.js';
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
 export async function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): Promise<number> {
-  const store = await openStore(db, { mustExist: true });
+  const store = await openStore(db, { readOnly: true });
   try {
     const report = await store.status(localLiveness(workerTimeoutMs), now);
-    out.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, now));
+    out.write(json ? statusJson(report) : renderStatus(report, now));
     return 0;
   } finally {
     await store.close();

@@ -1,12 +1,15 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
+import { finished } from 'node:stream/promises';
 import type { StreamConfig } from '../../config.js';
-import { RuntimeFailure } from '../../errors.js';
-import { REJECT_REASONS } from '../../records/framer.js';
+import { cannotWrite } from '../../errors.js';
+import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
+import { formatReject } from '../../sinks/rejects.js';
 import { openStore } from '../../state/open.js';
 import type { Liveness } from '../../state/port.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { parseInstant } from '../options.js';
 
@@ -18,11 +21,21 @@ export async function runStreamCommand(
   note: (line: string) => void,
   forceExit: (code: number) => never,
 ): Promise<number> {
+  refuseOutputsOverInputs(
+    [
+      { option: '-o', path: config.output.path },
+      { option: '--late-output', path: config.lateOutput },
+      { option: '--reject-output', path: config.rejectOutput },
+    ],
+    config.inputs.map((input) => (input.kind === 'file' ? input.path : '-')),
+    config.db,
+  );
   const store = await openStore(config.db);
   try {
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
-    const lateFile = config.lateOutput === null ? null : openLateOutput(config.lateOutput);
+    const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
+    const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     const bar = config.output.quiet ? null : fileProgressBar();
     job = new StreamJob(config, {
       store,
@@ -35,7 +48,13 @@ export async function runStreamCommand(
       note,
       pid: process.pid,
       liveness: localLiveness(config.workerTimeoutMs),
-      ...(lateFile === null ? {} : { late: (line: string) => lateFile.stream.write(`${line}\n`) }),
+      ...(lateFile === null ? {} : { late: (line: string) => lateFile.write(`${line}\n`) }),
+      ...(rejectFile === null
+        ? {}
+        : {
+            reject: (reason: RejectReason, source: string, offset: number, line: Buffer | string) =>
+              rejectFile.write(formatReject(reason, source, offset, line)),
+          }),
     });
     const running = job;
     const stopping = new Set<string>();
@@ -54,6 +73,7 @@ export async function runStreamCommand(
       bar?.clear();
       await output.finish();
       if (lateFile !== null) await lateFile.finish();
+      if (rejectFile !== null) await rejectFile.finish();
       if (summary.duplicates > 0) {
         note(`skipped ${summary.duplicates} duplicate record${summary.duplicates === 1 ? '' : 's'} (--dedupe)`);
       }
@@ -68,8 +88,12 @@ export async function runStreamCommand(
       );
       if (rejected.length > 0) {
         const total = rejected.reduce((sum, [, n]) => sum + n, 0);
+        const counts = rejected.map(([reason, n]) =>
+          reason === 'line too long' ? `${n} ${reason}: raise --max-line-bytes, now ${config.maxLineBytes}` : `${n} ${reason}`,
+        );
         note(
-          `rejected ${total} record${total === 1 ? '' : 's'} (${rejected.map(([reason, n]) => `${n} ${reason}`).join(', ')})`,
+          `rejected ${total} record${total === 1 ? '' : 's'} (${counts.join(', ')})` +
+            (config.rejectOutput === null ? '' : `, written to ${config.rejectOutput}`),
         );
       }
       return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
@@ -82,22 +106,35 @@ export async function runStreamCommand(
   }
 }
 
-/** --late-output: an append-only file of late lines; a write failure surfaces at the end as a runtime error. */
-function openLateOutput(path: string): { stream: WriteStream; finish: () => Promise<void> } {
+/**
+ * --late-output, --reject-output: an append-only file; a write failure surfaces at the end as a runtime error.
+ * The lines of one turn of the event loop (one chunk of input) go out in one write, not one each.
+ */
+function openAppendOutput(path: string): { write: (text: string) => void; finish: () => Promise<void> } {
   const stream = createWriteStream('', { fd: openOutputFile(path, 'a') });
   let failure: Error | null = null;
   stream.on('error', (err) => {
     failure = err;
   });
+  let pending = '';
+  const flush = () => {
+    if (pending !== '') stream.write(pending);
+    pending = '';
+  };
   return {
-    stream,
-    finish: () =>
-      new Promise<void>((done, fail) => {
-        const report = () =>
-          failure === null ? done() : fail(new RuntimeFailure(`cannot write --late-output ${path}: ${failure.message}`));
-        if (failure !== null || stream.destroyed) report();
-        else stream.end(report);
-      }),
+    write: (text) => {
+      if (pending === '') setImmediate(flush);
+      pending += text;
+    },
+    finish: async () => {
+      flush();
+      if (failure === null && !stream.destroyed) {
+        stream.end();
+        // A failed last write settles this after the 'error' listener above has recorded it.
+        await finished(stream).catch(() => undefined);
+      }
+      if (failure !== null) throw cannotWrite(path, failure);
+    },
   };
 }
 

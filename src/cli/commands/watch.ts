@@ -1,6 +1,8 @@
 import type { OutputConfig } from '../../config.js';
 import { openStore } from '../../state/open.js';
+import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
+import { requireKnownJob } from './jobs.js';
 
 export interface WatchConfig {
   readonly db: string;
@@ -20,7 +22,14 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
  * waitForPublication) until SIGINT/SIGTERM or a closed pipe.
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
-  const store = await openStore(config.db, { mustExist: true });
+  refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
+  const store = await openStore(config.db, { readOnly: true });
+  try {
+    await requireKnownJob(store, config.job, config.db);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
   const stopping = new AbortController();
   const stop = (why: 'SIGINT' | 'SIGTERM' | 'EPIPE') => {
@@ -31,7 +40,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const onTerm = () => stop('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'));
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
     for (;;) {

@@ -16,13 +16,13 @@ interface SeaModule {
 }
 
 /**
- * Opens a better-sqlite3 database. Inside the single executable the native
+ * Opens a better-sqlite3 database (a file, or a database image in a Buffer). Inside the single executable the native
  * addon is not on disk next to any node_modules: it is embedded as an asset,
  * written once to a per-user cache named by its content hash, loaded with
  * process.dlopen and handed to better-sqlite3 as its `nativeBinding`.
  * Outside the executable normal module resolution finds it.
  */
-export function openSqlite(path: string, options: Database.Options = {}): Database.Database {
+export function openSqlite(path: string | Buffer, options: Database.Options = {}): Database.Database {
   const native = nativeBinding();
   return new Database(path, native === null ? options : { ...options, nativeBinding: native as unknown as string });
 }

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import type { Database as DB } from 'better-sqlite3';
-import { RuntimeFailure, StatesyncError, UsageError } from '../../errors.js';
+import { describeCause, RuntimeFailure, StatesyncError, UsageError } from '../../errors.js';
 import { openSqlite } from './addon.js';
+import { inspectSchema, newerSchema, openForReading, openForWriting } from './files.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 const BUSY_RETRIES = 20;
@@ -14,27 +15,41 @@ const BUSY_RETRIES = 20;
  */
 export class SqliteConnection {
   private constructor(
-    readonly db: DB,
+    private database: DB,
     /** null: in memory. */
     readonly path: string | null,
+    /** Set for a reader of a private copy of the file (see openForReading): whether the file changed since. */
+    private changed: (() => boolean) | null = null,
   ) {}
 
-  /** Opens (creating and migrating) the database; `path` null keeps it in memory. */
-  static open(path: string | null, options: { mustExist?: boolean } = {}): SqliteConnection {
+  get db(): DB {
+    return this.database;
+  }
+
+  /**
+   * Opens (creating and migrating) the database; `path` null keeps it in memory.
+   * `readOnly` (query, watch, status, snapshot export): the database must exist, and
+   * nothing is written to it, so it may be a file this process cannot write.
+   */
+  static open(path: string | null, options: { mustExist?: boolean; readOnly?: boolean } = {}): SqliteConnection {
+    if (path !== null && options.readOnly === true) {
+      const { db, changed } = openForReading(path);
+      return new SqliteConnection(db, path, changed);
+    }
     let db: DB;
     try {
-      db = openSqlite(path ?? ':memory:', { fileMustExist: options.mustExist === true });
+      db = path === null ? openSqlite(':memory:') : openForWriting(path, options.mustExist === true);
     } catch (err) {
-      if (options.mustExist === true && (err as { code?: string }).code === 'SQLITE_CANTOPEN') {
-        throw new UsageError(`no database at ${path}; run a stream command with --db ${path} first`);
-      }
+      if (err instanceof StatesyncError) throw err;
       throw new RuntimeFailure(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {
       db.pragma('busy_timeout = 5000');
+      // Read before anything is written, so someone else's database is left exactly as it was.
+      const schema = path === null ? 'empty' : inspectSchema(db, path);
       // A fresh database frees pages incrementally, so compaction can give space back
       // without a full VACUUM (which would block writers for its whole duration).
-      if ((db.pragma('user_version', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL');
+      if (schema === 'empty') db.pragma('auto_vacuum = INCREMENTAL');
       if (path !== null) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (mode !== 'wal') throw new RuntimeFailure(`cannot put ${path} in WAL mode (got ${String(mode)})`);
@@ -58,8 +73,20 @@ export class SqliteConnection {
     return new SqliteConnection(db, path);
   }
 
+  /**
+   * A reader of a private copy (a database at rest where this process cannot
+   * write) opens the file again once it changed, e.g. when a writer started.
+   */
+  refresh(): void {
+    if (this.changed === null || this.path === null || !this.changed()) return;
+    const next = openForReading(this.path);
+    this.database.close();
+    this.database = next.db;
+    this.changed = next.changed;
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.database.open) this.database.close();
   }
 
   /** Runs fn in an IMMEDIATE transaction, retrying with backoff while another process holds the lock. */
@@ -73,6 +100,7 @@ export class SqliteConnection {
           if (isBusy(err)) {
             throw new RuntimeFailure(`database ${this.path} stayed locked by another process; giving up after ${attempt + 1} tries`);
           }
+          if (refusedBySystem(err)) throw new RuntimeFailure(`cannot write ${this.path}: ${describeCause(err)}`, { cause: err });
           throw err;
         }
         sleepSync(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
@@ -93,11 +121,7 @@ export class SqliteConnection {
 function migrate(db: DB): void {
   const version = () => db.pragma('user_version', { simple: true }) as number;
   const refuseNewer = (v: number) => {
-    if (v > SCHEMA_VERSION) {
-      throw new UsageError(
-        `the database was written by a newer statesync (schema ${v}, this one knows ${SCHEMA_VERSION}); upgrade statesync`,
-      );
-    }
+    if (v > SCHEMA_VERSION) throw newerSchema(v);
   };
   refuseNewer(version());
   if (version() === SCHEMA_VERSION) return;
@@ -111,6 +135,12 @@ function migrate(db: DB): void {
       db.pragma(`user_version = ${v + 1}`);
     }
   }).immediate();
+}
+
+/** A full disk, an I/O error, a read-only file or mount: the outside world refused a write, not a bug. */
+function refusedBySystem(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|PERM)/.test(code);
 }
 
 function isBusy(err: unknown): boolean {

@@ -12,6 +12,7 @@ import type {
   PublicationWait,
   SourceOffset,
   StateStore,
+  StoreOptions,
   StatusReport,
   WindowDelta,
   WorkerBeat,
@@ -36,8 +37,8 @@ import * as workers from './workers.js';
 export class SqliteStore implements StateStore {
   private constructor(private readonly conn: SqliteConnection) {}
 
-  /** Opens (creating and migrating) the database; `path` null keeps state in memory. */
-  static open(path: string | null, options: { mustExist?: boolean } = {}): SqliteStore {
+  /** Opens (creating and migrating) the database; `path` null keeps state in memory. See StoreOptions. */
+  static open(path: string | null, options: StoreOptions = {}): SqliteStore {
     return new SqliteStore(SqliteConnection.open(path, options));
   }
 
@@ -102,12 +103,14 @@ export class SqliteStore implements StateStore {
   }
 
   async readFinal(job: string | null, fromSeq = 0): Promise<WindowResult[]> {
+    // A follower of a private copy sees what was published since it was taken.
+    this.conn.refresh();
     return reads.readFinal(this.conn, job, fromSeq);
   }
 
   /** Polls the publication log's highest sequence number: an indexed read, next to free when idle. */
   async waitForPublication(seq: number, wait: PublicationWait): Promise<void> {
-    while (!wait.signal.aborted && reads.latestSeq(this.conn) < seq) {
+    while (!wait.signal.aborted && (this.conn.refresh(), reads.latestSeq(this.conn)) < seq) {
       await sleep(wait.pollMs, undefined, { signal: wait.signal }).catch(() => undefined);
     }
   }

@@ -1,0 +1,45 @@
+/**
+ * What `npm pack` ships (issue 11, point 21): the npm bin and the ESM bundle it
+ * loads (with its source map, for --debug stacks), never what
+ * `npm run build:binary` leaves in dist/ (the ~89 MB executable, the CommonJS
+ * bundle it embeds, or a half-built blob). Packed from a copy of the package
+ * holding stand-ins for those files, so no binary needs building.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'statesync-pack-'));
+  for (const name of ['package.json', 'README.md', 'bin', '.npmignore']) {
+    if (existsSync(join(repoRoot, name))) cpSync(join(repoRoot, name), join(dir, name), { recursive: true });
+  }
+  mkdirSync(join(dir, 'dist'));
+  for (const name of ['statesync.mjs', 'statesync.mjs.map', 'statesync', 'statesync.cjs', 'statesync.blob', 'sea-config.json']) {
+    writeFileSync(join(dir, 'dist', name), `stand-in for ${name}\n`);
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm pack', () => {
+  it('ships bin/ and the ESM bundle, not the single executable or the CommonJS bundle', () => {
+    // --ignore-scripts: `prepare` would build; the stand-ins are what is being packed.
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, npm_config_loglevel: 'silent', npm_config_update_notifier: 'false' },
+    });
+    const [pack] = JSON.parse(out) as Array<{ files: Array<{ path: string }> }>;
+    expect(pack!.files.map((f) => f.path).sort()).toEqual([
+      'README.md',
+      'bin/statesync.js',
+      'dist/statesync.mjs',
+      'dist/statesync.mjs.map',
+      'package.json',
+    ]);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Snapshots through stdin and stdout (issue 11, points 8 and 9):
+ *
+ * - `snapshot export` refuses a terminal as stdout, as gzip does (tried through
+ *   a real pseudo-terminal made by util-linux `script`), and `snapshot restore -`
+ *   refuses a terminal as stdin;
+ * - `snapshot export | snapshot restore -` copies a database through a pipe;
+ * - a truncated, damaged or empty stream on stdin is refused with one line and
+ *   leaves the target byte-identical; an interrupted read changes nothing;
+ *   the spooled copy never outlives the command.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { binPath, collect, killLeftoverChildren, makeTempDir, runCli, runCliOk, waitFor, type CliResult } from './helpers.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+/** The TMPDIR of every command run here, so a leftover spool file shows. */
+let tmp: string;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await makeTempDir('snapshot-stdio'));
+  tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+});
+afterEach(() => killLeftoverChildren());
+afterAll(async () => cleanup());
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TMPDIR: tmp, STATESYNC_NOW: '2026-01-01T00:00:00Z' };
+  delete e.STATESYNC_DB;
+  delete e.STATESYNC_DEBUG;
+  return e;
+}
+
+/** A shell function `S` standing for the CLI, for command lines with pipes. */
+const withCli = (line: string) => `S() { "$NODE" "$BIN" "$@"; }; ${line}`;
+const shellEnv = () => ({ ...env(), NODE: process.execPath, BIN: binPath });
+
+/** Runs a shell command line (pipes and all). */
+function shell(line: string, input?: Buffer): CliResult {
+  const r = spawnSync('sh', ['-c', withCli(line)], { env: shellEnv(), input: input ?? Buffer.alloc(0), cwd: dir });
+  return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exitCode: r.status, signal: r.signal };
+}
+
+/** Runs a command line with stdin, stdout and stderr on a pseudo-terminal (util-linux script); all output comes back as stdout. */
+function onTerminal(line: string): CliResult {
+  const r = spawnSync('script', ['-qec', withCli(line), '/dev/null'], { env: shellEnv(), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return { stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('utf8'), exitCode: r.status, signal: r.signal };
+}
+
+/** The bytes of a database and whether -wal / -shm exist beside it. */
+function fingerprint(db: string): string {
+  const sides = ['-wal', '-shm'].filter((s) => existsSync(db + s)).join(',');
+  return `${createHash('sha256').update(readFileSync(db)).digest('hex')} [${sides}]`;
+}
+
+let serial = 0;
+/** A new database holding one finalized window of `words` (job `words`). */
+async function database(words: string): Promise<string> {
+  const db = join(dir, `db-${serial++}.db`);
+  const r = await runCli(['count', '--db', db, '--window', '1d', '--job', 'words', '--quiet'], {
+    input: `${words}\n`,
+    env: { STATESYNC_NOW: '2026-01-01T00:00:00Z' },
+  });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return db;
+}
+
+const query = async (db: string) => (await runCliOk(['query', '--db', db, '--format', 'json'])).stdout;
+
+describe('snapshot export onto a terminal', () => {
+  it('is refused with exit 2 and one line saying to use -o or a pipe; nothing binary reaches the terminal', async () => {
+    const db = await database('a b a');
+    for (const line of [`S snapshot export --db ${JSON.stringify(db)}`, `S snapshot export --db ${JSON.stringify(db)} -o -`]) {
+      const r = onTerminal(line);
+      expect(r.exitCode, r.stdout).toBe(2);
+      expect(r.stdout).toBe(
+        'statesync: refusing to write a binary snapshot to a terminal; give -o FILE or pipe it into a file or command\r\n',
+      );
+    }
+  });
+
+  it('still writes to -o FILE or a pipe when run from a terminal', async () => {
+    const db = await database('a b a');
+    const snap = join(dir, `t-${serial}.snap`);
+    expect(onTerminal(`S snapshot export --db ${JSON.stringify(db)} -o ${JSON.stringify(snap)}`).exitCode).toBe(0);
+    expect(onTerminal(`S snapshot export --db ${JSON.stringify(db)} | cat > ${JSON.stringify(`${snap}.piped`)}`).exitCode).toBe(0);
+    for (const file of [snap, `${snap}.piped`]) {
+      expect(readFileSync(file).subarray(0, 21).toString('latin1')).toBe('STATESYNC-SNAPSHOT 1\n');
+    }
+  });
+});
+
+describe('snapshot restore -', () => {
+  it('restores what snapshot export pipes into it; query agrees', async () => {
+    const from = await database('to be or not to be');
+    const to = join(dir, `copy-${serial++}.db`);
+    const r = shell(`S snapshot export --db ${JSON.stringify(from)} | S snapshot restore - --db ${JSON.stringify(to)}`);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toBe(`statesync: restored 1 job, 0 open and 1 finalized windows into ${to}\n`);
+    expect(await query(to)).toBe(await query(from));
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('refuses a truncated, damaged, foreign or empty stream with one line naming stdin; the target is left byte-identical', async () => {
+    const from = await database('a b a');
+    const target = await database('x y z');
+    const before = fingerprint(target);
+    const raw = spawnSync(process.execPath, [binPath, 'snapshot', 'export', '--db', from], { env: env() }).stdout;
+    expect(raw.subarray(0, 21).toString('latin1')).toBe('STATESYNC-SNAPSHOT 1\n');
+    const damaged = Buffer.from(raw);
+    damaged[raw.length - 100] ^= 0xff;
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['truncated', raw.subarray(0, raw.length - 1000), /^statesync: stdin is truncated or padded: the header announces \d+ payload bytes, the file holds \d+\n$/],
+      ['cut in the header', raw.subarray(0, 30), /^statesync: stdin is truncated: its header is incomplete\n$/],
+      ['damaged', damaged, /^statesync: stdin is corrupt: its checksum does not match its header and content\n$/],
+      ['foreign', readFileSync(from), /^statesync: stdin is not a statesync snapshot \(no snapshot header\)\n$/],
+      ['empty', Buffer.alloc(0), /^statesync: stdin is empty, not a statesync snapshot\n$/],
+    ];
+    for (const [what, input, message] of cases) {
+      const r = shell(`S snapshot restore - --db ${JSON.stringify(target)}`, input);
+      expect(r.exitCode, what).toBe(2);
+      expect(r.stderr, what).toMatch(message);
+      expect(fingerprint(target), what).toBe(before);
+      expect(readdirSync(tmp), what).toEqual([]);
+    }
+  });
+
+  it('interrupted while reading stdin: exit 130, nothing restored, nothing left behind', async () => {
+    const target = await database('x y z');
+    const before = fingerprint(target);
+    const child = spawn(process.execPath, [binPath, 'snapshot', 'restore', '-', '--db', target], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const done = collect(child);
+    child.stdin.write('STATESYNC-SNAPSHOT 1\n{"format":');
+    await waitFor('the spool file', () => (readdirSync(tmp).length > 0 ? true : undefined));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(r.stderr).toBe('');
+    expect(fingerprint(target)).toBe(before);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('refuses a terminal as stdin, as gzip -d does', async () => {
+    const target = await database('x y z');
+    const before = fingerprint(target);
+    const r = onTerminal(`S snapshot restore - --db ${JSON.stringify(target)}`);
+    expect(r.exitCode, r.stdout).toBe(2);
+    expect(r.stdout).toBe("statesync: refusing to read a binary snapshot from a terminal; pipe it in, or give the snapshot's FILE\r\n");
+    expect(fingerprint(target)).toBe(before);
+  });
+});
+
+// A file argument still works as before, beside '-'.
+describe('snapshot restore FILE', () => {
+  it('is unchanged', async () => {
+    const from = await database('a b a');
+    const snap = join(dir, `f-${serial++}.snap`);
+    await runCliOk(['snapshot', 'export', '--db', from, '-o', snap]);
+    const to = join(dir, `f-${serial++}.db`);
+    await runCliOk(['snapshot', 'restore', snap, '--db', to]);
+    expect(await query(to)).toBe(await query(from));
+    writeFileSync(join(dir, 'junk.snap'), 'junk\n');
+    const bad = await runCli(['snapshot', 'restore', join(dir, 'junk.snap'), '--db', to]);
+    expect(bad.stderr).toBe(`statesync: ${join(dir, 'junk.snap')} is not a statesync snapshot (no snapshot header)\n`);
+  });
+});
