@@ -282,10 +282,11 @@ export interface StateStore {
   /** Finalized windows in publication order, from sequence number `fromSeq` on. */
   readFinal(job: string | null, fromSeq?: number): Promise<WindowResult[]>;
   /**
-   * Resolves once a publication numbered `seq` or later may exist (of any
-   * job), or when `wait.signal` aborts. For `watch --follow`.
+   * Resolves once a publication numbered `seq` or later exists (of any job),
+   * or when `wait.signal` aborts, with the newest publication number then
+   * (0 before the first). For `watch --follow`.
    */
-  waitForPublication(seq: number, wait: PublicationWait): Promise<void>;
+  waitForPublication(seq: number, wait: PublicationWait): Promise<number>;
   status(liveness: Liveness, now: number): Promise<StatusReport>;
 
   /**

@@ -62,23 +62,24 @@ export function describePublications(backend: Backend): void {
       // Already there: resolves at once.
       await store.commit(batch([[W0, { a: 1 }]]));
       await finalizeUpTo(store, JOB, W1, summarize, W1);
-      await store.waitForPublication(1, { pollMs: 10, signal: never.signal });
+      expect(await store.waitForPublication(1, { pollMs: 10, signal: never.signal })).toBe(1);
 
       let resolved = false;
-      const waiting = store.waitForPublication(2, { pollMs: 10, signal: never.signal }).then(() => {
+      const waiting = store.waitForPublication(2, { pollMs: 10, signal: never.signal }).then((latest) => {
         resolved = true;
+        return latest;
       });
       await new Promise((r) => setTimeout(r, 50));
       expect(resolved).toBe(false);
       await other.commit(batch([[W1, { b: 1 }]]));
       await finalizeUpTo(other, JOB, W2, summarize, W2);
-      await waiting;
+      expect(await waiting).toBe(2);
       expect((await store.readFinal(null, 2)).map((w) => w.start)).toEqual([W1]);
 
       const abort = new AbortController();
       const stopped = store.waitForPublication(3, { pollMs: 60_000, signal: abort.signal });
       abort.abort();
-      await stopped;
+      expect(await stopped).toBe(2);
     });
   });
 

@@ -43,13 +43,15 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
+    // The newest publication of any job seen so far: with --job, the next wait is for one after it.
+    let seen = 0;
     for (;;) {
       for (const window of await store.readFinal(config.job, next)) {
         output.publish(window);
         next = window.seq! + 1;
       }
       if (!config.follow || stopped !== null) break;
-      await store.waitForPublication(next, { pollMs: config.pollMs, signal: stopping.signal });
+      seen = await store.waitForPublication(Math.max(next, seen + 1), { pollMs: config.pollMs, signal: stopping.signal });
       if (stopped !== null) break;
     }
     await output.finish();

@@ -109,8 +109,12 @@ export class SqliteStore implements StateStore {
   }
 
   /** Polls the publication log's highest sequence number: an indexed read, next to free when idle. */
-  async waitForPublication(seq: number, wait: PublicationWait): Promise<void> {
-    while (!wait.signal.aborted && (this.conn.refresh(), reads.latestSeq(this.conn)) < seq) {
+  async waitForPublication(seq: number, wait: PublicationWait): Promise<number> {
+    for (;;) {
+      // A follower of a private copy sees what was published since it was taken.
+      this.conn.refresh();
+      const latest = reads.latestSeq(this.conn);
+      if (latest >= seq || wait.signal.aborted) return latest;
       await sleep(wait.pollMs, undefined, { signal: wait.signal }).catch(() => undefined);
     }
   }
