@@ -1,5 +1,6 @@
 import { fstatSync, read } from 'node:fs';
 import { Socket } from 'node:net';
+import { isatty, ReadStream } from 'node:tty';
 import type { Source } from './source.js';
 
 const CHUNK_BYTES = 1 << 20;
@@ -12,9 +13,9 @@ const STDIN_FD = 0;
  *
  * Every read lands in one reused buffer (process.stdin allocates a fresh
  * chunk per read, which left peak memory at the garbage collector's mercy
- * under load): a regular file is read with fs.read, anything else (pipe,
- * socket, terminal) through a socket with `onread`, paused while a chunk is
- * being handled.
+ * under load): a regular file is read with fs.read, a pipe or socket through
+ * a socket with `onread`, paused while a chunk is being handled. A terminal
+ * is read line by line as typed, until Ctrl-D (as awk and wc do).
  */
 export function stdinSource(sourceOverride: string | null, runId: string): Source {
   let stopped = false;
@@ -35,7 +36,7 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     },
     async *read(offset: number) {
       const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      const reader = isRegularFile() ? fileReader(buffer) : streamReader(buffer);
+      const reader = isRegularFile() ? fileReader(buffer) : isatty(STDIN_FD) ? terminalReader(buffer) : streamReader(buffer);
       let toSkip = offset;
       try {
         while (!stopped) {
@@ -134,6 +135,46 @@ function streamReader(buffer: Buffer): ChunkReader {
     },
     close() {
       socket.destroy();
+    },
+  };
+}
+
+/**
+ * A terminal (a socket cannot take a TTY's fd). Its line discipline hands
+ * over each typed line, and Ctrl-D at the start of a line ends input. Each
+ * piece (at most 64 KiB, a paste included) is copied into the shared buffer.
+ */
+function terminalReader(buffer: Buffer): ChunkReader {
+  const terminal = new ReadStream(STDIN_FD);
+  let waiting: { resolve: (n: number) => void; reject: (e: Error) => void } | null = null;
+  let ended = false;
+  let failure: Error | null = null;
+  terminal.pause();
+  terminal.on('data', (chunk: Buffer) => {
+    terminal.pause();
+    const w = waiting;
+    waiting = null;
+    w?.resolve(chunk.copy(buffer));
+  });
+  terminal.on('end', () => {
+    ended = true;
+    waiting?.resolve(0);
+  });
+  terminal.on('error', (err) => {
+    failure = err;
+    waiting?.reject(err);
+  });
+  return {
+    next() {
+      if (failure !== null) return Promise.reject(failure);
+      if (ended) return Promise.resolve(0);
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        terminal.resume();
+      });
+    },
+    close() {
+      terminal.destroy();
     },
   };
 }
