@@ -348,16 +348,31 @@ export class StreamJob {
         if (this.failure !== null || this.stopReason !== null) break;
         this.commitAndFinalizeWhenDue();
       }
-      // A final unterminated line counts at a real end of input. On an interrupted read a
-      // replayable source leaves it to the rerun; any other source would lose it, so it counts now.
-      if (this.failure === null && (this.stopReason === null || !source.resumable)) {
-        framer.end();
-        entry.toOffset = framer.offset;
-      }
+      if (this.failure === null) this.endOfInput(source, framer, entry);
     } finally {
       this.active.delete(source);
       source.stop();
     }
+  }
+
+  /**
+   * A final line without a newline. A replayable source leaves it to the next run when that
+   * run can resume (durable state: the file may still grow, and counting now would split its
+   * last word) or when reading was interrupted; otherwise nothing would ever count it, so it counts now.
+   */
+  private endOfInput(source: Source, framer: LineFramer, entry: SourceEntry): void {
+    if (source.resumable && (this.config.db !== null || this.stopReason !== null)) {
+      const waiting = framer.pendingBytes;
+      if (this.stopReason === null && waiting > 0) {
+        this.deps.note(
+          `${source.label}: ${waiting} byte${waiting === 1 ? '' : 's'} after the last newline ` +
+            `${waiting === 1 ? 'is' : 'are'} left for the next run`,
+        );
+      }
+      return;
+    }
+    framer.end();
+    entry.toOffset = framer.offset;
   }
 
   /** Reads every connection of a network source concurrently, each framed into lines on its own. */
