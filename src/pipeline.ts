@@ -184,6 +184,8 @@ export class StreamJob {
     for (const n of network) {
       this.active.add(n);
       await n.start();
+      // Says which port `--listen 0` got, and tells scripts the server is ready.
+      if (n.kind === 'tcp-listen' && !this.config.output.quiet) this.deps.note(`listening on ${n.address}`);
     }
     if (this.eventTime) this.restoreWatermark(sources);
     this.register();

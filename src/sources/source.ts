@@ -39,6 +39,8 @@ export interface NetworkSource {
   readonly id: string;
   readonly label: string;
   readonly kind: 'tcp-listen' | 'tcp-connect';
+  /** HOST:PORT (IPv6 in brackets); once a listener is bound, the port it got. */
+  readonly address: string;
   readonly stats: NetworkStats;
   /** Binds or starts connecting; fails (UsageError) when the address cannot be used. */
   start(): Promise<void>;
