@@ -1,6 +1,7 @@
 import { fstatSync, read } from 'node:fs';
 import { Socket } from 'node:net';
 import { isatty, ReadStream } from 'node:tty';
+import { gunzip, isGzip } from './gzip.js';
 import type { Source } from './source.js';
 
 const CHUNK_BYTES = 1 << 20;
@@ -15,7 +16,8 @@ const STDIN_FD = 0;
  * chunk per read, which left peak memory at the garbage collector's mercy
  * under load): a regular file is read with fs.read, a pipe or socket through
  * a socket with `onread`, paused while a chunk is being handled. A terminal
- * is read line by line as typed, until Ctrl-D (as awk and wc do).
+ * is read line by line as typed, until Ctrl-D (as awk and wc do). Other
+ * input that starts with gzip's magic is read as its text, like zcat.
  */
 export function stdinSource(sourceOverride: string | null, runId: string): Source {
   let stopped = false;
@@ -29,6 +31,7 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     kind: 'stdin',
     resumable: sourceOverride !== null,
     size: null,
+    compressed: false,
     identity: null,
     stop() {
       stopped = true;
@@ -36,18 +39,39 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     },
     async *read(offset: number) {
       const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      const reader = isRegularFile() ? fileReader(buffer) : isatty(STDIN_FD) ? terminalReader(buffer) : streamReader(buffer);
-      let toSkip = offset;
+      const regularFile = isRegularFile();
+      const typed = !regularFile && isatty(STDIN_FD);
+      const reader = regularFile ? fileReader(buffer) : typed ? terminalReader(buffer) : streamReader(buffer);
+      let ended = false;
+      const next = async (): Promise<Buffer | null> => {
+        if (ended) return null;
+        // A read pending on a quiet pipe must not hold up a stop.
+        const bytesRead = await Promise.race([reader.next(), stopSignal]);
+        ended = bytesRead === null || bytesRead === 0 || stopped;
+        return ended ? null : buffer.subarray(0, bytesRead as number);
+      };
       try {
-        while (!stopped) {
-          // A read pending on a quiet pipe must not hold up a stop.
-          const bytesRead = await Promise.race([reader.next(), stopSignal]);
-          if (bytesRead === null || bytesRead === 0 || stopped) return;
-          if (toSkip >= bytesRead) {
-            toSkip -= bytesRead;
+        let chunk = await next();
+        if (chunk === null) return;
+        if (!typed) {
+          // gzip is told by its first two bytes (as zcat does); a first read may bring only one.
+          if (chunk.length === 1 && chunk[0] === 0x1f) {
+            const held = Buffer.from(chunk);
+            const more = await next();
+            chunk = more === null ? held : Buffer.concat([held, more]);
+          }
+          if (isGzip(chunk)) {
+            yield* gunzip(next, offset, 'stdin', () => stopped, chunk);
+            return;
+          }
+        }
+        let toSkip = offset;
+        for (; chunk !== null; chunk = await next()) {
+          if (toSkip >= chunk.length) {
+            toSkip -= chunk.length;
             continue;
           }
-          yield buffer.subarray(toSkip, bytesRead);
+          yield toSkip === 0 ? chunk : chunk.subarray(toSkip);
           toSkip = 0;
         }
       } finally {

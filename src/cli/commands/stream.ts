@@ -71,6 +71,8 @@ export async function runStreamCommand(
           `rejected ${total} record${total === 1 ? '' : 's'} (${rejected.map(([reason, n]) => `${n} ${reason}`).join(', ')})`,
         );
       }
+      // Last, after the summary of what was counted before it.
+      if (summary.failedInput !== null) throw summary.failedInput;
       return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
     } finally {
       process.off('SIGINT', onInt);
