@@ -22,7 +22,11 @@ export async function openFileSource(path: string, sourceOverride: string | null
   let size: number;
   let identity: string;
   try {
-    real = await realpath(path);
+    real = await realpath(path).catch(async (err: NodeJS.ErrnoException) => {
+      // A shell's <(...) is /dev/fd/N, a link to "pipe:[N]" that realpath cannot follow but open can.
+      if (err.code === 'ENOENT' && (await stat(path).catch(() => null)) !== null) return path;
+      throw err;
+    });
     const st = await stat(real);
     if (st.isDirectory()) throw new UsageError(`${path} is a directory; give a file`);
     size = st.isFile() ? st.size : -1;
