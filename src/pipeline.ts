@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamConfig } from './config.js';
-import { FencedError, RuntimeFailure, StaleBatchError } from './errors.js';
+import { FencedError, RuntimeFailure, StaleBatchError, StatesyncError } from './errors.js';
 import type { WindowResult } from './model.js';
 import { LineFramer, type FramerOutput, type RejectReason } from './records/framer.js';
 import { makeRecordReader, type ParsedRecord, type RecordReader } from './records/record-reader.js';
@@ -20,7 +20,7 @@ import { windowStartOf, type Clock } from './windows/tumbling.js';
 
 type WindowTable = WordCountTable | PartialTable;
 
-export type StopReason = 'end' | 'SIGINT' | 'SIGTERM' | 'EPIPE';
+export type StopReason = 'end' | 'SIGINT' | 'SIGTERM' | 'EPIPE' | 'bad input';
 
 export interface StreamDeps {
   readonly store: StateStore;
@@ -51,6 +51,8 @@ export interface RunSummary {
   readonly late: number;
   readonly duplicates: number;
   readonly rejected: ReadonlyMap<RejectReason, number>;
+  /** An input that failed part way (corrupt gzip data); what came before it is committed. */
+  readonly failedInput: StatesyncError | null;
 }
 
 /** The options that shape a job's results; pinned in the database on first run. */
@@ -147,6 +149,7 @@ export class StreamJob {
   private wakeOnStop: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failure: unknown = null;
+  private failedInput: StatesyncError | null = null;
   /**
    * The one store operation in flight (commit, finalization, compaction), or
    * null. While it runs nothing reads input: readers wait for it before
@@ -198,6 +201,8 @@ export class StreamJob {
     for (const n of network) {
       this.active.add(n);
       await n.start();
+      // Says which port `--listen 0` got, and tells scripts the server is ready.
+      if (n.kind === 'tcp-listen' && !this.config.output.quiet) this.deps.note(`listening on ${n.address}`);
     }
     if (this.eventTime) await this.restoreWatermark(sources);
     await this.register();
@@ -242,6 +247,7 @@ export class StreamJob {
       late: this.totalLate,
       duplicates: this.totalDuplicates,
       rejected: this.rejected,
+      failedInput: this.failedInput,
     };
   }
 
@@ -303,10 +309,7 @@ export class StreamJob {
     let readFrom = source.resumable ? dbOffset : 0;
     if (source.resumable && committed !== undefined && source.size !== null) {
       if (source.size === dbOffset) {
-        this.deps.note(
-          `${source.label} was already consumed by job '${this.config.job}' (${dbOffset} bytes); nothing new to count ` +
-            `(use another --source or --job to count it again)`,
-        );
+        this.noteConsumed(source, dbOffset);
         return;
       }
       if (source.size < dbOffset) {
@@ -323,7 +326,7 @@ export class StreamJob {
       // A followed path whose file was replaced since the offset was committed.
       if (dbOffset > 0) this.deps.note(`${source.label} was replaced since the last run; reading the new file from its start`);
       readFrom = 0;
-    } else if (source.resumable && dbOffset > 0 && source.size === null && source.kind === 'file') {
+    } else if (source.resumable && dbOffset > 0 && source.size === null && source.kind === 'file' && !source.compressed) {
       this.deps.note(`${source.label}: resuming after ${dbOffset} bytes already committed`);
     }
     const entry: SourceEntry = {
@@ -340,23 +343,46 @@ export class StreamJob {
     const keepRejected = this.deps.reject !== undefined;
     const newFramer = (offset: number) => new LineFramer(this.framerOutput(entry), this.config.maxLineBytes, offset, keepRejected);
     let framer = newFramer(readFrom);
+    let restarted = false;
     const onRestart = (identity: string) => {
-      // Rotated or truncated (--follow): finish the old content, commit it, start the new file at 0.
-      // A store operation of its own, so the chunks of the new file wait for it.
+      // Rotated or truncated (--follow), or a gzip file rewritten shorter: finish the old content,
+      // commit it, start the new file at 0. A store operation of its own, so the new file's chunks wait for it.
+      restarted = true;
       void this.exclusive(async () => {
         framer.end();
         entry.toOffset = framer.offset;
         await this.commit();
-        this.deps.note(`${source.label} was rotated or truncated; reading it again from its start`);
+        this.deps.note(
+          source.compressed
+            ? `${source.label} holds less text than the ${dbOffset} bytes already consumed; it was rewritten, counting it from the start`
+            : `${source.label} was rotated or truncated; reading it again from its start`,
+        );
         entry.identity = identity;
         entry.toOffset = 0;
         framer = newFramer(0);
       });
     };
     this.active.add(source);
+    const read = source.read(readFrom, onRestart);
+    const chunks = (
+      source.compressed && readFrom > 0 ? this.noteResumeAfterSkip(source, readFrom, read, () => restarted) : read
+    )[Symbol.asyncIterator]();
     try {
       let bytesRead = readFrom;
-      for await (const chunk of source.read(readFrom, onRestart)) {
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          if (!(err instanceof StatesyncError)) throw err;
+          // Input that fails part way: what came before it is committed and published as at a
+          // stop (a rerun resumes there), then the run fails with it; its partial line is dropped.
+          this.failedInput = err;
+          this.stop('bad input');
+          return;
+        }
+        if (next.done === true) break;
+        const chunk = next.value;
         while (this.storeOp !== null) await this.storeOp;
         framer.push(chunk);
         entry.toOffset = framer.offset;
@@ -366,16 +392,58 @@ export class StreamJob {
         if (this.isDue(this.deps.clock.now())) await this.exclusive(() => this.commitAndFinalizeDue());
       }
       while (this.storeOp !== null) await this.storeOp;
-      // A final unterminated line counts at a real end of input. On an interrupted read a
-      // replayable source leaves it to the rerun; any other source would lose it, so it counts now.
-      if (this.failure === null && (this.stopReason === null || !source.resumable)) {
-        framer.end();
-        entry.toOffset = framer.offset;
-      }
+      if (this.failure === null) this.endOfInput(source, framer, entry);
     } finally {
+      await chunks.return?.();
       this.active.delete(source);
       source.stop();
     }
+  }
+
+  private noteConsumed(source: Source, offset: number): void {
+    this.deps.note(
+      `${source.label} was already consumed by job '${this.config.job}' (${offset} bytes${source.compressed ? ' of text' : ''}); ` +
+        `nothing new to count (use another --source or --job to count it again)`,
+    );
+  }
+
+  /**
+   * A gzip file's text has no length known up front: whether a rerun finds anything after the
+   * committed text shows only once that is decompressed again and skipped.
+   */
+  private async *noteResumeAfterSkip(
+    source: Source,
+    committed: number,
+    chunks: AsyncIterable<Buffer>,
+    restarted: () => boolean,
+  ): AsyncGenerator<Buffer> {
+    let fresh = false;
+    for await (const chunk of chunks) {
+      if (!fresh && !restarted()) this.deps.note(`${source.label}: resuming after ${committed} bytes of text already committed`);
+      fresh = true;
+      yield chunk;
+    }
+    if (!fresh && !restarted() && this.stopReason === null) this.noteConsumed(source, committed);
+  }
+
+  /**
+   * A final line without a newline. A replayable source leaves it to the next run when that
+   * run can resume (durable state: the file may still grow, and counting now would split its
+   * last word) or when reading was interrupted; otherwise nothing would ever count it, so it counts now.
+   */
+  private endOfInput(source: Source, framer: LineFramer, entry: SourceEntry): void {
+    if (source.resumable && (this.config.db !== null || this.stopReason !== null)) {
+      const waiting = framer.pendingBytes;
+      if (this.stopReason === null && waiting > 0) {
+        this.deps.note(
+          `${source.label}: ${waiting} byte${waiting === 1 ? '' : 's'} after the last newline ` +
+            `${waiting === 1 ? 'is' : 'are'} left for the next run`,
+        );
+      }
+      return;
+    }
+    framer.end();
+    entry.toOffset = framer.offset;
   }
 
   /** Reads every connection of a network source concurrently, each framed into lines on its own. */

@@ -64,7 +64,7 @@ export function parseStreamOptions(
   terminal: Terminal,
 ): StreamConfig {
   const network: NetworkSpec[] = [];
-  if (raw.listen !== undefined) network.push({ kind: 'listen', ...parseEndpoint(raw.listen, '--listen', '127.0.0.1') });
+  if (raw.listen !== undefined) network.push({ kind: 'listen', ...parseEndpoint(raw.listen, '--listen', '127.0.0.1', true) });
   if (raw.connect !== undefined) network.push({ kind: 'connect', ...parseEndpoint(raw.connect, '--connect', null) });
   // Stdin is the default input only when nothing else is given; name it '-' to add it to network inputs.
   const inputs: InputSpec[] = files.length === 0 && network.length === 0 ? [{ kind: 'stdin' }] : files.map(toInput);

@@ -244,7 +244,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
     .option('--commit-interval <duration>', 'how often partial results are committed', '1s')
     .option('--follow', 'keep reading FILEs as they grow, across rotation and truncation (like tail -F)')
-    .option('--listen <[host:]port>', 'accept lines from TCP clients (host defaults to 127.0.0.1)')
+    .option('--listen <[host:]port>', 'accept lines from TCP clients (host defaults to 127.0.0.1; port 0 takes a free one)')
     .option('--connect <host:port>', 'read lines from a TCP server, reconnecting when it goes away')
     .option('--max-connections <n>', 'with --listen: refuse clients beyond this many', '256')
     .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')

@@ -107,6 +107,11 @@ export class LineFramer {
     if (pos < n) this.holdPartial(chunk, pos);
   }
 
+  /** Bytes after `offset` that belong to a line not finished yet (held, or skipped as too long). */
+  get pendingBytes(): number {
+    return this.carryBytes + Math.max(0, this.skipped);
+  }
+
   /** End of input: a final line without a newline still counts. */
   end(): void {
     if (this.carryBytes > 0) {

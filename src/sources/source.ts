@@ -9,12 +9,17 @@ export interface Source {
   readonly resumable: boolean;
   /** Total bytes when known up front (regular files). */
   readonly size: number | null;
+  /** A gzip file read as its text (known when it is opened); offsets count bytes of text. */
+  readonly compressed: boolean;
   /** What the bytes belong to (a file's device:inode); a different one means a different stream. */
   readonly identity: string | null;
   /**
    * Chunks from `offset` on; ends at end of input or after `stop()`. A
    * followed file that is rotated or truncated calls `onRestart` with the new
-   * identity before yielding the new file's bytes from offset 0.
+   * identity before yielding the new file's bytes from offset 0; so does a
+   * compressed file whose text turns out shorter than `offset`. Data that
+   * cannot be read as text (corrupt gzip) throws a UsageError after the
+   * chunks before it.
    */
   read(offset: number, onRestart?: (identity: string) => void): AsyncIterable<Buffer>;
   /** Ends reading promptly, even while waiting for input. */
@@ -39,6 +44,8 @@ export interface NetworkSource {
   readonly id: string;
   readonly label: string;
   readonly kind: 'tcp-listen' | 'tcp-connect';
+  /** HOST:PORT (IPv6 in brackets); once a listener is bound, the port it got. */
+  readonly address: string;
   readonly stats: NetworkStats;
   /** Binds or starts connecting; fails (UsageError) when the address cannot be used. */
   start(): Promise<void>;

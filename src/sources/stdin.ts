@@ -1,5 +1,7 @@
 import { fstatSync, read } from 'node:fs';
 import { Socket } from 'node:net';
+import { isatty, ReadStream } from 'node:tty';
+import { gunzip, isGzip } from './gzip.js';
 import type { Source } from './source.js';
 
 const CHUNK_BYTES = 1 << 20;
@@ -12,9 +14,10 @@ const STDIN_FD = 0;
  *
  * Every read lands in one reused buffer (process.stdin allocates a fresh
  * chunk per read, which left peak memory at the garbage collector's mercy
- * under load): a regular file is read with fs.read, anything else (pipe,
- * socket, terminal) through a socket with `onread`, paused while a chunk is
- * being handled.
+ * under load): a regular file is read with fs.read, a pipe or socket through
+ * a socket with `onread`, paused while a chunk is being handled. A terminal
+ * is read line by line as typed, until Ctrl-D (as awk and wc do). Other
+ * input that starts with gzip's magic is read as its text, like zcat.
  */
 export function stdinSource(sourceOverride: string | null, runId: string): Source {
   let stopped = false;
@@ -28,6 +31,7 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     kind: 'stdin',
     resumable: sourceOverride !== null,
     size: null,
+    compressed: false,
     identity: null,
     stop() {
       stopped = true;
@@ -35,18 +39,39 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     },
     async *read(offset: number) {
       const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      const reader = isRegularFile() ? fileReader(buffer) : streamReader(buffer);
-      let toSkip = offset;
+      const regularFile = isRegularFile();
+      const typed = !regularFile && isatty(STDIN_FD);
+      const reader = regularFile ? fileReader(buffer) : typed ? terminalReader(buffer) : streamReader(buffer);
+      let ended = false;
+      const next = async (): Promise<Buffer | null> => {
+        if (ended) return null;
+        // A read pending on a quiet pipe must not hold up a stop.
+        const bytesRead = await Promise.race([reader.next(), stopSignal]);
+        ended = bytesRead === null || bytesRead === 0 || stopped;
+        return ended ? null : buffer.subarray(0, bytesRead as number);
+      };
       try {
-        while (!stopped) {
-          // A read pending on a quiet pipe must not hold up a stop.
-          const bytesRead = await Promise.race([reader.next(), stopSignal]);
-          if (bytesRead === null || bytesRead === 0 || stopped) return;
-          if (toSkip >= bytesRead) {
-            toSkip -= bytesRead;
+        let chunk = await next();
+        if (chunk === null) return;
+        if (!typed) {
+          // gzip is told by its first two bytes (as zcat does); a first read may bring only one.
+          if (chunk.length === 1 && chunk[0] === 0x1f) {
+            const held = Buffer.from(chunk);
+            const more = await next();
+            chunk = more === null ? held : Buffer.concat([held, more]);
+          }
+          if (isGzip(chunk)) {
+            yield* gunzip(next, offset, 'stdin', () => stopped, chunk);
+            return;
+          }
+        }
+        let toSkip = offset;
+        for (; chunk !== null; chunk = await next()) {
+          if (toSkip >= chunk.length) {
+            toSkip -= chunk.length;
             continue;
           }
-          yield buffer.subarray(toSkip, bytesRead);
+          yield toSkip === 0 ? chunk : chunk.subarray(toSkip);
           toSkip = 0;
         }
       } finally {
@@ -134,6 +159,46 @@ function streamReader(buffer: Buffer): ChunkReader {
     },
     close() {
       socket.destroy();
+    },
+  };
+}
+
+/**
+ * A terminal (a socket cannot take a TTY's fd). Its line discipline hands
+ * over each typed line, and Ctrl-D at the start of a line ends input. Each
+ * piece (at most 64 KiB, a paste included) is copied into the shared buffer.
+ */
+function terminalReader(buffer: Buffer): ChunkReader {
+  const terminal = new ReadStream(STDIN_FD);
+  let waiting: { resolve: (n: number) => void; reject: (e: Error) => void } | null = null;
+  let ended = false;
+  let failure: Error | null = null;
+  terminal.pause();
+  terminal.on('data', (chunk: Buffer) => {
+    terminal.pause();
+    const w = waiting;
+    waiting = null;
+    w?.resolve(chunk.copy(buffer));
+  });
+  terminal.on('end', () => {
+    ended = true;
+    waiting?.resolve(0);
+  });
+  terminal.on('error', (err) => {
+    failure = err;
+    waiting?.reject(err);
+  });
+  return {
+    next() {
+      if (failure !== null) return Promise.reject(failure);
+      if (ended) return Promise.resolve(0);
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        terminal.resume();
+      });
+    },
+    close() {
+      terminal.destroy();
     },
   };
 }

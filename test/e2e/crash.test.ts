@@ -4,7 +4,7 @@
  * state to be the uninterrupted result, exactly.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,9 @@ describe('count FILE --db survives SIGKILL at any point', () => {
   let file: string;
   let bytes: Buffer;
   let truth: Map<string, number>;
+  /** Bytes up to the last newline, and their words: the unterminated last line waits for its newline. */
+  let complete: number;
+  let truthComplete: Map<string, number>;
 
   beforeAll(async () => {
     ({ dir, cleanup } = await makeTempDir('crash'));
@@ -80,6 +83,8 @@ describe('count FILE --db survives SIGKILL at any point', () => {
     bytes = Buffer.from(text, 'utf8');
     await writeFile(file, bytes);
     truth = wordCounts(text);
+    complete = bytes.lastIndexOf(0x0a) + 1;
+    truthComplete = wordCounts(bytes.subarray(0, complete).toString('utf8'));
   });
   afterEach(() => killLeftoverChildren());
   afterAll(async () => cleanup());
@@ -138,17 +143,15 @@ describe('count FILE --db survives SIGKILL at any point', () => {
       const previous = offset;
       offset = st.sources[0]?.offset ?? 0;
       expect(offset, 'a restart never goes backwards').toBeGreaterThanOrEqual(previous);
-      expect(offset).toBeLessThanOrEqual(size);
-      if (offset > 0 && offset < size) {
+      expect(offset).toBeLessThanOrEqual(complete);
+      if (offset > 0) {
         // Offsets are committed only at line ends, together with exactly the words before them.
         expect(bytes[offset - 1], `offset ${offset} is at a line end`).toBe(0x0a);
       }
       if (st.jobs.length > 0) {
-        expect(st.jobs[0]!.records, `records committed with offset ${offset}`).toBe(
-          offset === size ? total(truth) : wordsBefore(bytes, offset),
-        );
+        expect(st.jobs[0]!.records, `records committed with offset ${offset}`).toBe(wordsBefore(bytes, offset));
       }
-      if (result.signal === 'SIGKILL' && offset > 0 && offset < size) killedMidFile.push(offset);
+      if (result.signal === 'SIGKILL' && offset > 0 && offset < complete) killedMidFile.push(offset);
     }
     // The kills really interrupted the file at several different places.
     expect(new Set(killedMidFile).size, `mid-file kill offsets: ${killedMidFile.join(', ')}`).toBeGreaterThanOrEqual(3);
@@ -156,17 +159,27 @@ describe('count FILE --db survives SIGKILL at any point', () => {
     const finish = await runCli(args);
     expect(finish.exitCode, finish.stderr).toBe(0);
     expect(finish.stdout).toBe('');
+    expect(finish.stderr).toMatch(`${size - complete} bytes after the last newline are left for the next run`);
 
     const afterFinish = await status(db);
     expect(afterFinish.sources).toHaveLength(1);
-    expect(afterFinish.sources[0]!.offset).toBe(size);
-    expect(afterFinish.jobs[0]!.records).toBe(total(truth));
+    expect(afterFinish.sources[0]!.offset).toBe(complete);
+    expect(afterFinish.jobs[0]!.records).toBe(total(truthComplete));
     expect(afterFinish.jobs[0]!.rejected).toBe(0);
     expect(afterFinish.jobs[0]!.open_windows).toBe(0);
 
     const totals = await queryTotals(db);
-    expect(countDifferences(totals, truth)).toEqual([]);
-    expect(totals.size).toBe(truth.size);
+    expect(countDifferences(totals, truthComplete)).toEqual([]);
+    expect(totals.size).toBe(truthComplete.size);
+
+    // Its newline arrives: the last line counts, whole and once.
+    await appendFile(file, '\n');
+    const last = await runCli(args);
+    expect(last.exitCode, last.stderr).toBe(0);
+    const afterLast = await status(db);
+    expect(afterLast.sources[0]!.offset).toBe(size + 1);
+    expect(afterLast.jobs[0]!.records).toBe(total(truth));
+    expect(countDifferences(await queryTotals(db), truth)).toEqual([]);
 
     // A rerun over the consumed file adds nothing and says so.
     const again = await runCli(args);
@@ -174,7 +187,7 @@ describe('count FILE --db survives SIGKILL at any point', () => {
     expect(again.stderr).toMatch(/already consumed/);
     const afterAgain = await status(db);
     expect(afterAgain.jobs[0]!.records).toBe(total(truth));
-    expect(afterAgain.sources[0]!.offset).toBe(size);
+    expect(afterAgain.sources[0]!.offset).toBe(size + 1);
     expect(countDifferences(await queryTotals(db), truth)).toEqual([]);
 
     const check = new Database(db, { readonly: true, fileMustExist: true });

@@ -127,7 +127,8 @@ describe('event-time results equal an independent implementation', () => {
     const ref = oracle(shuffled);
     expect(ref.late).toBeGreaterThan(100);
     const file = join(dir, 'late.jsonl');
-    writeFileSync(file, shuffled.map((r) => JSON.stringify({ t: r.time / 1000, u: r.user, v: r.value })).join('\n'));
+    // Every line ends: with --db an unterminated last line would wait for the next run.
+    writeFileSync(file, shuffled.map((r) => `${JSON.stringify({ t: r.time / 1000, u: r.user, v: r.value })}\n`).join(''));
     const lateFile = join(dir, 'late-out.txt');
     const { rows, stderr } = run(
       ['sum', file, '--key', 'json=u', '--value', 'json=v', '--time', 'json=t', '--time-format', 'epoch-s',

@@ -483,14 +483,6 @@ function decodeProcAddress(hex: string): string {
   return groups.join(':');
 }
 
-/** Waits until something listens on TCP `port`; returns the listening addresses. */
-export function waitForTcpListen(port: number, timeoutMs = 10_000): Promise<string[]> {
-  return waitFor(`a listener on port ${port}`, () => {
-    const addresses = tcpListenAddresses(port);
-    return addresses.length > 0 ? addresses : undefined;
-  }, timeoutMs, 20);
-}
-
 /** A first non-internal IPv4 address of this machine, or null when it has none. */
 export async function externalIPv4(): Promise<string | null> {
   const { networkInterfaces } = await import('node:os');

@@ -2,8 +2,10 @@
  * Network inputs over real sockets on 127.0.0.1: `--listen` (statesync is the
  * server, the test's `node:net` sockets are the clients) and `--connect`
  * (statesync is the client of a `node:net` server the test starts, stops and
- * restarts). Every port is picked free by binding port 0 first.
+ * restarts). statesync's listener takes a free port (`--listen 0`) and says
+ * which on stderr; the test's own servers bind port 0 too.
  */
+import { lookup } from 'node:dns/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +27,6 @@ import {
   tsvTotals,
   waitFor,
   waitForSource,
-  waitForTcpListen,
   type CliResult,
 } from './helpers.js';
 
@@ -40,19 +41,30 @@ afterAll(async () => cleanup());
 let dbCounter = 0;
 const freshDb = (): string => join(dir, `net-${++dbCounter}.db`);
 
-/** Starts `statesync count --listen ...` and waits until its socket listens. */
-async function startListener(listen: string, port: number, extra: readonly string[]) {
-  const child = spawnCli(['count', '--listen', listen, ...extra]);
-  const done = collect(child, 45_000);
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  await Promise.race([
-    waitForTcpListen(port),
+/** Waits for the `listening on HOST:PORT` line of a child started with --listen; returns the port. */
+async function listeningPort(done: Promise<CliResult>, stderr: () => string): Promise<number> {
+  const port = await Promise.race([
+    waitFor('the "listening on" line', () => {
+      const m = /^statesync: listening on (?:\[[^\]]+\]|[^:\s]+):(\d+)$/m.exec(stderr());
+      return m === null ? undefined : Number(m[1]);
+    }),
     done.then((r) => {
       throw new Error(`statesync exited ${r.exitCode} before listening: ${r.stderr}`);
     }),
   ]);
-  return { child, done, stderr: () => stderr };
+  // The line is printed once the socket is bound.
+  expect(tcpListenAddresses(port).length, `nothing listens on port ${port}`).toBeGreaterThan(0);
+  return port;
+}
+
+/** Starts `statesync count --listen HOST:0 ...` (a free port) and waits until it says where it listens. */
+async function startListener(host: string | null, extra: readonly string[]) {
+  const child = spawnCli(['count', '--listen', host === null ? '0' : `${host}:0`, ...extra]);
+  const done = collect(child, 45_000);
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const port = await listeningPort(done, () => stderr);
+  return { child, done, port, stderr: () => stderr };
 }
 
 /** A connected client socket (no Nagle: small writes go out as small segments). */
@@ -98,9 +110,9 @@ async function stopWith(child: ReturnType<typeof spawnCli>, done: Promise<CliRes
 
 describe('--listen: many concurrent clients', () => {
   it('frames 20 concurrent clients separately: exact per-line totals, nothing interleaved', async () => {
-    const port = await freeTcpPort();
     const db = freshDb();
-    const server = await startListener(String(port), port, ['--key', 'line', '--window', '1d', '--format', 'tsv', '--db', db]);
+    const server = await startListener(null, ['--key', 'line', '--window', '1d', '--format', 'tsv', '--db', db]);
+    const port = server.port;
     const random = seededRandom(5);
     const flavours = ['é', '日本語', '😀', 'Ωμέγα', 'e\u0301', 'ß', '中文字', 'ascii'];
     const clients = 20;
@@ -171,8 +183,8 @@ describe('--listen: many concurrent clients', () => {
 
 describe('--listen: bind address', () => {
   it('binds 127.0.0.1 when no host is given: unreachable from a non-loopback address', async () => {
-    const port = await freeTcpPort();
-    const server = await startListener(String(port), port, ['--key', 'line', '--window', '1d']);
+    const server = await startListener(null, ['--key', 'line', '--window', '1d']);
+    const port = server.port;
     expect(tcpListenAddresses(port)).toEqual(['127.0.0.1']);
 
     const external = await externalIPv4();
@@ -195,8 +207,8 @@ describe('--listen: bind address', () => {
   });
 
   it('binds all interfaces only when asked with 0.0.0.0', async () => {
-    const port = await freeTcpPort();
-    const server = await startListener(`0.0.0.0:${port}`, port, ['--key', 'line', '--window', '1d']);
+    const server = await startListener('0.0.0.0', ['--key', 'line', '--window', '1d']);
+    const port = server.port;
     expect(tcpListenAddresses(port)).toEqual(['0.0.0.0']);
 
     const expected = new Map([['via-loopback', 1]]);
@@ -216,11 +228,49 @@ describe('--listen: bind address', () => {
   });
 });
 
+describe('--listen: which port', () => {
+  it('--listen 0 takes a free port and says which on stderr, once, when it is bound', async () => {
+    const server = await startListener(null, ['--key', 'line', '--window', '1d']);
+    expect(server.stderr()).toBe(`statesync: listening on 127.0.0.1:${server.port}\n`);
+    expect(tcpListenAddresses(server.port)).toEqual(['127.0.0.1']);
+    const client = await openClient(server.port);
+    await write(client, 'hello\n');
+    await endAndClose(client);
+    const result = await stopWith(server.child, server.done, 'SIGINT');
+    expect(result.exitCode, result.stderr).toBe(130);
+    expect(result.stderr).toBe(`statesync: listening on 127.0.0.1:${server.port}\n`);
+    expect(tsvTotals(result.stdout)).toEqual(new Map([['hello', 1]]));
+  });
+
+  it('HOST:0 with an IPv6 address prints it in brackets', async () => {
+    const probe = createServer();
+    const ipv6 = await new Promise<boolean>((done) => {
+      probe.once('error', () => done(false));
+      probe.listen(0, '::1', () => probe.close(() => done(true)));
+    });
+    if (!ipv6) return; // no IPv6 loopback on this machine
+    const server = await startListener('[::1]', ['--window', '1d']);
+    expect(server.stderr()).toBe(`statesync: listening on [::1]:${server.port}\n`);
+    expect(tcpListenAddresses(server.port)).toEqual(['::1']);
+    const result = await stopWith(server.child, server.done, 'SIGTERM');
+    expect(result.exitCode, result.stderr).toBe(143);
+  });
+
+  it('says nothing with --quiet', async () => {
+    const port = await freeTcpPort();
+    const child = spawnCli(['count', '--listen', String(port), '--quiet', '--window', '1d']);
+    const done = collect(child, 15_000);
+    await waitFor(`a listener on port ${port}`, () => (tcpListenAddresses(port).length > 0 ? true : undefined));
+    const result = await stopWith(child, done, 'SIGINT');
+    expect(result.exitCode, result.stderr).toBe(130);
+    expect(result.stderr).toBe('');
+  });
+});
+
 describe('--listen: limits and connection edge cases', () => {
   it('refuses connections beyond --max-connections and counts them; existing clients are unaffected', async () => {
-    const port = await freeTcpPort();
     const db = freshDb();
-    const server = await startListener(String(port), port, [
+    const server = await startListener(null, [
       '--max-connections',
       '2',
       '--key',
@@ -232,6 +282,7 @@ describe('--listen: limits and connection edge cases', () => {
       '--commit-interval',
       '100ms',
     ]);
+    const port = server.port;
     const a = await openClient(port);
     const b = await openClient(port);
     await write(a, 'a-1\n');
@@ -275,9 +326,9 @@ describe('--listen: limits and connection edge cases', () => {
   });
 
   it('a reset mid-line drops only that partial line; the lines before it and other clients count', async () => {
-    const port = await freeTcpPort();
     const db = freshDb();
-    const server = await startListener(String(port), port, ['--key', 'line', '--window', '1d', '--db', db, '--commit-interval', '100ms']);
+    const server = await startListener(null, ['--key', 'line', '--window', '1d', '--db', db, '--commit-interval', '100ms']);
+    const port = server.port;
     const other = await openClient(port);
     await write(other, 'o-1\no-2-sta');
     const r = await openClient(port);
@@ -300,8 +351,8 @@ describe('--listen: limits and connection edge cases', () => {
   });
 
   it('counts a final line without a newline when the client closes cleanly', async () => {
-    const port = await freeTcpPort();
-    const server = await startListener(String(port), port, ['--key', 'line', '--window', '1d']);
+    const server = await startListener(null, ['--key', 'line', '--window', '1d']);
+    const port = server.port;
     const one = await openClient(port);
     await write(one, 'n-1\nn-last-without-newline');
     await endAndClose(one);
@@ -317,9 +368,8 @@ describe('--listen: limits and connection edge cases', () => {
   });
 
   it('rejects an over-long line on one socket without buffering it; the next line and other clients count', async () => {
-    const port = await freeTcpPort();
     const db = freshDb();
-    const server = await startListener(String(port), port, [
+    const server = await startListener(null, [
       '--key',
       'line',
       '--window',
@@ -329,6 +379,7 @@ describe('--listen: limits and connection edge cases', () => {
       '--db',
       db,
     ]);
+    const port = server.port;
     const pid = server.child.pid!;
     const before = procStatusKb(pid, 'VmHWM');
     const long = await openClient(port);
@@ -364,9 +415,9 @@ describe('--listen: limits and connection edge cases', () => {
 
 describe('--listen: port in use', () => {
   it('says so in one line on stderr and exits 2', async () => {
-    const port = await freeTcpPort();
     const occupier: Server = createServer();
-    await new Promise<void>((done) => occupier.listen(port, '127.0.0.1', () => done()));
+    await new Promise<void>((done) => occupier.listen(0, '127.0.0.1', () => done()));
+    const port = (occupier.address() as { port: number }).port;
     try {
       const child = spawnCli(['count', '--listen', String(port)]);
       child.stdin.end('not read\n');
@@ -472,6 +523,30 @@ describe('--connect', () => {
     expect(jobs[0]).toMatchObject({ records: 3500, rejected: 0 });
   });
 
+  it('a name that does not exist: one line, exit 2 (a resolver that is down: said once, and it retries)', async () => {
+    const name = 'nosuch.invalid'; // reserved: never resolves (RFC 6761)
+    const resolver = await lookup(name).then(
+      () => 'resolved',
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    const child = spawnCli(['count', '--connect', `${name}:9`, '--window', '1d']);
+    const done = collect(child, 30_000);
+    if (resolver === 'ENOTFOUND') {
+      const result = await done;
+      expect(result.exitCode).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`statesync: cannot resolve ${name} (--connect ${name}:9): no such host\n`);
+    } else {
+      // No resolver reachable here (EAI_AGAIN): that may pass, so it keeps trying.
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+      await waitFor('the "cannot resolve" note', () => (stderr.includes(`cannot resolve ${name}; retrying`) ? true : undefined), 20_000);
+      const result = await stopWith(child, done, 'SIGTERM');
+      expect(result.exitCode, result.stderr).toBe(143);
+      expect(result.stderr).toBe(`statesync: cannot resolve ${name}; retrying\n`);
+    }
+  });
+
   it('stops cleanly on SIGTERM while retrying', async () => {
     const port = await freeTcpPort();
     const child = spawnCli(['count', '--connect', `localhost:${port}`, '--window', '1d']);
@@ -489,7 +564,6 @@ describe('--connect', () => {
 
 describe('several inputs at once', () => {
   it('reads a file, stdin, --listen and --connect in one process, each its own source, until SIGINT', async () => {
-    const listenPort = await freeTcpPort();
     const upstream = createServer();
     await new Promise<void>((done) => upstream.listen(0, '127.0.0.1', () => done()));
     const upstreamPort = (upstream.address() as { port: number }).port;
@@ -507,7 +581,7 @@ describe('several inputs at once', () => {
         file,
         '-',
         '--listen',
-        String(listenPort),
+        '0',
         '--connect',
         `127.0.0.1:${upstreamPort}`,
         '--key',
@@ -520,8 +594,10 @@ describe('several inputs at once', () => {
         '100ms',
       ]);
       const done = collect(child, 30_000);
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
       child.stdin.end('from-stdin-1\n');
-      await waitForTcpListen(listenPort);
+      const listenPort = await listeningPort(done, () => stderr);
       const client = await openClient(listenPort);
       await write(client, 'from-listen-1\n');
       await endAndClose(client);

@@ -172,6 +172,21 @@ describe('every command ends quietly when its reader is gone', () => {
   });
 });
 
+describe('inputs a shell hands over', () => {
+  it("a shell's process substitution <(...) is read as a file", async () => {
+    const script = '"$0" "$1" count <(printf "a b a\\n") --window 1d; echo "exit=$?"';
+    const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', STATESYNC_NOW: '2026-01-01T00:00:00Z' },
+    }) as unknown as ChildProcessWithoutNullStreams;
+    const result = await collect(shell);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(
+      '2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\ta\t2\n2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\tb\t1\nexit=0\n',
+    );
+  });
+});
+
 describe('an over-long line on stdin', () => {
   const LONG_LINE_MB = 300;
 

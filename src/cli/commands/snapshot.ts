@@ -64,8 +64,6 @@ export async function runSnapshotRestore(
   if (process.stdin.isTTY === true) {
     throw new UsageError("refusing to read a binary snapshot from a terminal; pipe it in, or give the snapshot's FILE");
   }
-  // Spooled to a private file first: a snapshot is checked whole before the database is touched.
-  const dir = mkdtempSync(join(tmpdir(), 'statesync-restore-'));
   let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     interrupted ??= signal;
@@ -76,6 +74,9 @@ export async function runSnapshotRestore(
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   const exitCode = () => (interrupted === null ? null : EXIT_BY_SIGNAL[interrupted]);
+  // Spooled to a private file first: a snapshot is checked whole before the database is touched.
+  // Made after the handlers are in place, so a signal seen once it exists always finds them.
+  const dir = mkdtempSync(join(tmpdir(), 'statesync-restore-'));
   try {
     const spooled = join(dir, 'stdin.snapshot');
     try {

@@ -96,6 +96,8 @@ export async function runStreamCommand(
             (config.rejectOutput === null ? '' : `, written to ${config.rejectOutput}`),
         );
       }
+      // Last, after the summary of what was counted before it.
+      if (summary.failedInput !== null) throw summary.failedInput;
       return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
     } finally {
       process.off('SIGINT', onInt);

@@ -1,0 +1,99 @@
+// The gzip reader: pieces handed over in one reused buffer, text from an offset on,
+// concatenated members, and damage told apart from a stop.
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { gunzip, isGzip } from '../../src/sources/gzip.js';
+import { seededRandom } from '../support/prng.js';
+
+/** `data` in pieces of 1..maxPiece bytes, every one copied into the same buffer (as the sources read). */
+function piecesOf(data: Buffer, maxPiece: number, seed: number) {
+  const shared = Buffer.alloc(maxPiece);
+  const random = seededRandom(seed);
+  let at = 0;
+  return async (): Promise<Buffer | null> => {
+    if (at >= data.length) return null;
+    const n = Math.min(data.length - at, 1 + Math.floor(random() * maxPiece));
+    data.copy(shared, 0, at, at + n);
+    at += n;
+    // Let zlib's thread run now and then, so a piece it still held would be overwritten.
+    if (random() < 0.5) await new Promise((done) => setImmediate(done));
+    return shared.subarray(0, n);
+  };
+}
+
+async function textOf(gen: AsyncGenerator<Buffer, number>): Promise<{ text: Buffer; length: number }> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const step = await gen.next();
+    if (step.done === true) return { text: Buffer.concat(parts), length: step.value };
+    parts.push(Buffer.from(step.value));
+  }
+}
+
+function sampleText(bytes: number): Buffer {
+  const random = seededRandom(7);
+  let text = '';
+  while (text.length < bytes) text += `w${Math.floor(random() * 5000)}${random() < 0.2 ? '\n' : ' '}`;
+  return Buffer.from(text);
+}
+
+describe('gunzip', () => {
+  const text = sampleText(600_000);
+  const gz = Buffer.concat([gzipSync(text.subarray(0, 250_000)), gzipSync(text.subarray(250_000))]);
+
+  it('tells gzip by its magic', () => {
+    expect(isGzip(gz)).toBe(true);
+    expect(isGzip(Buffer.from([0x1f]))).toBe(false);
+    expect(isGzip(text)).toBe(false);
+  });
+
+  it('decompresses pieces from one reused buffer, members as one text, from an offset on', async () => {
+    for (const offset of [0, 1, 65_536, 250_000, 400_001, text.length, text.length + 10]) {
+      const { text: out, length } = await textOf(gunzip(piecesOf(gz, 4096, offset), offset, 'f.gz', () => false));
+      expect(length).toBe(text.length);
+      expect(out.equals(text.subarray(Math.min(offset, text.length))), `from ${offset}`).toBe(true);
+    }
+  });
+
+  it('damage: the text before it, then a UsageError naming the file', async () => {
+    const truncated = gz.subarray(0, gz.length - 5000);
+    const parts: Buffer[] = [];
+    const failure = await (async () => {
+      for await (const piece of gunzip(piecesOf(truncated, 1000, 3), 0, 'f.gz', () => false)) parts.push(Buffer.from(piece));
+    })().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(UsageError);
+    expect((failure as Error).message).toBe(
+      'f.gz: truncated or corrupt gzip data (unexpected end of file); the lines before it were counted',
+    );
+    const out = Buffer.concat(parts);
+    expect(out.length).toBeGreaterThan(250_000);
+    expect(out.equals(text.subarray(0, out.length))).toBe(true);
+  });
+
+  it('a stop part way is no damage: it just ends', async () => {
+    let stopped = false;
+    let calls = 0;
+    const next = piecesOf(gz, 1000, 4);
+    const stopAfterFive = () => {
+      stopped ||= ++calls > 5;
+      return stopped ? Promise.resolve(null) : next();
+    };
+    const { text: out } = await textOf(gunzip(stopAfterFive, 0, 'f.gz', () => stopped));
+    expect(out.equals(text.subarray(0, out.length))).toBe(true);
+  });
+
+  it('a failure to read the compressed bytes is passed on as it is', async () => {
+    const broken = new Error('EIO: i/o error, read');
+    let calls = 0;
+    const next = piecesOf(gz, 1000, 5);
+    const failure = await textOf(gunzip(async () => (++calls > 3 ? Promise.reject(broken) : next()), 0, 'f.gz', () => false)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toBe(broken);
+  });
+});
