@@ -8,13 +8,13 @@ import { describeSpec } from './records/specs.js';
 import { countWords, type WordTally } from './records/words.js';
 import { PartialTable } from './reducers/partial-table.js';
 import { reducerFor } from './reducers/reducers.js';
-import { mergeCountsInto, summarizerFor } from './reducers/summarize.js';
+import { summarizerFor } from './reducers/summarize.js';
 import { WordCountTable } from './reducers/word-count-table.js';
 import { openFileSource } from './sources/file.js';
 import type { Connection, NetworkSource, NetworkStats, Source } from './sources/source.js';
 import { connectSource, listenSource } from './sources/tcp.js';
 import { stdinSource } from './sources/stdin.js';
-import type { JobDefinition, Liveness, LocalWindow, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/store.js';
+import type { HeldWindow, JobDefinition, Liveness, SourceProgress, StateStore, WindowDelta, WorkerBeat } from './state/port.js';
 import { formatDuration } from './windows/duration.js';
 import { windowStartOf, type Clock } from './windows/tumbling.js';
 
@@ -150,6 +150,12 @@ export class StreamJob {
   private timer: NodeJS.Timeout | null = null;
   private failure: unknown = null;
   private failedInput: StatesyncError | null = null;
+  /**
+   * The one store operation in flight (commit, finalization, compaction), or
+   * null. While it runs nothing reads input: readers wait for it before
+   * handling their next chunk, and the timer skips its tick.
+   */
+  private storeOp: Promise<void> | null = null;
   private readonly tally: WordTally = { words: 0, lines: 0 };
 
   constructor(
@@ -185,7 +191,7 @@ export class StreamJob {
 
   async run(): Promise<RunSummary> {
     const { store, clock } = this.deps;
-    store.ensureJob(this.config.job, jobDefinition(this.config), clock.now(), this.config.retainMs);
+    await store.ensureJob(this.config.job, jobDefinition(this.config), clock.now(), this.config.retainMs);
     this.nextCompaction = clock.now() + this.compactionEveryMs();
     const sources = await this.openSources();
     const network = this.config.network.map((n) =>
@@ -198,11 +204,11 @@ export class StreamJob {
       // Says which port `--listen 0` got, and tells scripts the server is ready.
       if (n.kind === 'tcp-listen' && !this.config.output.quiet) this.deps.note(`listening on ${n.address}`);
     }
-    if (this.eventTime) this.restoreWatermark(sources);
-    this.register();
-    if (!this.eventTime) this.loadEarlyFinalized();
+    if (this.eventTime) await this.restoreWatermark(sources);
+    await this.register();
+    if (!this.eventTime) await this.loadEarlyFinalized();
     // Windows left open by earlier runs may already be due.
-    this.fireDueWindows();
+    await this.fireDueWindows();
     this.timer = setInterval(() => this.onTick(), TICK_MS);
     try {
       const readers = network.map((n) => this.consumeNetwork(n));
@@ -211,7 +217,7 @@ export class StreamJob {
         await Promise.all(sources.map((source) => this.consume(source)));
       } else {
         for (const source of sources) {
-          if (this.stopReason !== null) break;
+          if (this.stopReason !== null || this.failure !== null) break;
           await this.consume(source);
         }
       }
@@ -223,13 +229,15 @@ export class StreamJob {
       }
       for (const n of network) n.stop();
       await Promise.all(readers);
+      clearInterval(this.timer);
+      while (this.storeOp !== null) await this.storeOp;
       if (this.failure !== null) throw this.failure;
-      this.commit();
+      await this.commit();
       // End of input (or a clean stop): this worker holds nothing open any more. What no
       // other live worker still holds is finished now; the last worker finishes the rest.
-      store.finishWorker(this.workerId, clock.now());
-      this.publishAll(store.finalizeReady(this.config.job, null, this.deps.liveness, this.summarize, clock.now(), this.heldWindow));
-      this.collapseHeldWindows();
+      await store.finishWorker(this.workerId, clock.now());
+      await this.finalize(null, clock.now());
+      await this.collapseHeldWindows();
     } finally {
       if (this.timer !== null) clearInterval(this.timer);
     }
@@ -258,25 +266,25 @@ export class StreamJob {
   }
 
   /** The newest event time committed for this run's sources, and the windows already finalized beyond it. */
-  private restoreWatermark(sources: readonly Source[]): void {
+  private async restoreWatermark(sources: readonly Source[]): Promise<void> {
     for (const source of sources) {
       if (!source.resumable) continue;
-      const committed = this.deps.store.sourceOffset(this.config.job, source.id);
+      const committed = await this.deps.store.sourceOffset(this.config.job, source.id);
       if (committed?.maxEventTime != null && committed.maxEventTime > this.maxEventTime) {
         this.maxEventTime = committed.maxEventTime;
       }
     }
     this.eventTimeAtLastRecord = this.maxEventTime;
-    this.finalizedAhead = new Set(this.deps.store.finalizedStartsEndingAfter(this.config.job, this.watermark(0)));
+    this.finalizedAhead = new Set(await this.deps.store.finalizedStartsEndingAfter(this.config.job, this.watermark(0)));
   }
 
   private watermark(now: number): number {
     return this.eventTime ? this.maxEventTime - this.config.latenessMs : now;
   }
 
-  private register(): void {
+  private async register(): Promise<void> {
     const now = this.deps.clock.now();
-    this.deps.store.registerWorker(
+    await this.deps.store.registerWorker(
       { id: this.workerId, job: this.config.job, pid: this.deps.pid, host: this.deps.liveness.host, watermark: this.committedWatermark(now) },
       now,
     );
@@ -296,7 +304,7 @@ export class StreamJob {
 
   private async consume(source: Source): Promise<void> {
     const { store } = this.deps;
-    const committed = store.sourceOffset(this.config.job, source.id);
+    const committed = await store.sourceOffset(this.config.job, source.id);
     const dbOffset = committed?.offset ?? 0;
     let readFrom = source.resumable ? dbOffset : 0;
     if (source.resumable && committed !== undefined && source.size !== null) {
@@ -338,19 +346,21 @@ export class StreamJob {
     let restarted = false;
     const onRestart = (identity: string) => {
       // Rotated or truncated (--follow), or a gzip file rewritten shorter: finish the old content,
-      // commit it, start the new file at 0.
+      // commit it, start the new file at 0. A store operation of its own, so the new file's chunks wait for it.
       restarted = true;
-      framer.end();
-      entry.toOffset = framer.offset;
-      this.commit();
-      this.deps.note(
-        source.compressed
-          ? `${source.label} holds less text than the ${dbOffset} bytes already consumed; it was rewritten, counting it from the start`
-          : `${source.label} was rotated or truncated; reading it again from its start`,
-      );
-      entry.identity = identity;
-      entry.toOffset = 0;
-      framer = newFramer(0);
+      void this.exclusive(async () => {
+        framer.end();
+        entry.toOffset = framer.offset;
+        await this.commit();
+        this.deps.note(
+          source.compressed
+            ? `${source.label} holds less text than the ${dbOffset} bytes already consumed; it was rewritten, counting it from the start`
+            : `${source.label} was rotated or truncated; reading it again from its start`,
+        );
+        entry.identity = identity;
+        entry.toOffset = 0;
+        framer = newFramer(0);
+      });
     };
     this.active.add(source);
     const read = source.read(readFrom, onRestart);
@@ -373,13 +383,15 @@ export class StreamJob {
         }
         if (next.done === true) break;
         const chunk = next.value;
+        while (this.storeOp !== null) await this.storeOp;
         framer.push(chunk);
         entry.toOffset = framer.offset;
         bytesRead += chunk.length;
         if (source.size !== null) this.deps.progress?.(source.label, bytesRead, source.size);
         if (this.failure !== null || this.stopReason !== null) break;
-        this.commitAndFinalizeWhenDue();
+        if (this.isDue(this.deps.clock.now())) await this.exclusive(() => this.commitAndFinalizeDue());
       }
+      while (this.storeOp !== null) await this.storeOp;
       if (this.failure === null) this.endOfInput(source, framer, entry);
     } finally {
       await chunks.return?.();
@@ -436,7 +448,7 @@ export class StreamJob {
 
   /** Reads every connection of a network source concurrently, each framed into lines on its own. */
   private async consumeNetwork(source: NetworkSource): Promise<void> {
-    const committed = this.deps.store.sourceOffset(this.config.job, source.id);
+    const committed = await this.deps.store.sourceOffset(this.config.job, source.id);
     // Not replayable: the offset only counts bytes received, across runs.
     const entry: SourceEntry = {
       kind: source.kind,
@@ -460,10 +472,11 @@ export class StreamJob {
     const framer = new LineFramer(this.framerOutput(entry), this.config.maxLineBytes, 0, this.deps.reject !== undefined);
     try {
       for await (const chunk of connection.chunks) {
+        while (this.storeOp !== null) await this.storeOp;
         framer.push(chunk);
         entry.toOffset += chunk.length;
         if (this.failure !== null) return;
-        this.commitAndFinalizeWhenDue();
+        if (this.isDue(this.deps.clock.now())) await this.exclusive(() => this.commitAndFinalizeDue());
       }
       // A clean close ends the last line even without a newline; a reset drops it.
       if (connection.closedCleanly()) framer.end();
@@ -473,10 +486,40 @@ export class StreamJob {
     }
   }
 
-  /** Commits when the interval is up and finalizes what is due (after each chunk and on every tick). */
-  private commitAndFinalizeWhenDue(now = this.deps.clock.now()): void {
-    if (now - this.lastCommit >= this.config.commitIntervalMs) this.commit();
-    if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) this.fireDueWindows();
+  /** Whether a commit or a finalization is due (checked after each chunk and on every tick). */
+  private isDue(now: number): boolean {
+    return (
+      now - this.lastCommit >= this.config.commitIntervalMs || (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt)
+    );
+  }
+
+  /** Commits when the interval is up and finalizes what is due. */
+  private async commitAndFinalizeDue(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now - this.lastCommit >= this.config.commitIntervalMs) await this.commit();
+    if (this.watermark(now) >= this.nextFire && now >= this.nextFinalizeAttempt) await this.fireDueWindows();
+  }
+
+  /**
+   * Runs `op` as the one store operation in flight, after the one in flight
+   * if any. It never rejects: a failure stops the run, which reports it.
+   */
+  private exclusive(op: () => Promise<void>): Promise<void> {
+    const started = this.storeOp === null ? op() : this.storeOp.then(op);
+    const running: Promise<void> = started
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        if (this.storeOp === running) this.storeOp = null;
+      });
+    this.storeOp = running;
+    return running;
+  }
+
+  /** Stops the run on a failure; the read loops end and run() throws it. */
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    for (const source of this.active) source.stop();
+    this.wakeOnStop?.();
   }
 
   private framerOutput(entry: SourceEntry): FramerOutput {
@@ -589,24 +632,6 @@ export class StreamJob {
     batch.values.push(record.value);
   }
 
-  /** The window deltas of the held records whose ids the store accepted. */
-  private buildDedupedWindows(accepted: Uint8Array): WindowDelta[] {
-    const tables = new Map<number, PartialTable>();
-    const batch = this.dedupeBatch;
-    for (let i = 0; i < batch.ids.length; i++) {
-      if (accepted[i] !== 1) continue;
-      const start = batch.starts[i]!;
-      let table = tables.get(start);
-      if (table === undefined) {
-        table = new PartialTable(this.reducer.needsValue);
-        tables.set(start, table);
-      }
-      if (this.reducer.needsValue) table.addValue(batch.keys[i]!, batch.values[i]!);
-      else table.increment(batch.keys[i]!);
-    }
-    return [...tables].map(([start, delta]) => ({ start, end: start + this.config.windowMs, delta }));
-  }
-
   private onReject(reason: RejectReason): void {
     this.pendingRejected++;
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
@@ -617,9 +642,9 @@ export class StreamJob {
    * (another worker reached its end of input and, being the last live one,
    * finalized early). Registered first, so no such finalization can follow.
    */
-  private loadEarlyFinalized(): void {
+  private async loadEarlyFinalized(): Promise<void> {
     const now = this.deps.clock.now();
-    this.finalizedAhead = new Set(this.deps.store.finalizedStartsEndingAfter(this.config.job, now));
+    this.finalizedAhead = new Set(await this.deps.store.finalizedStartsEndingAfter(this.config.job, now));
   }
 
   private useProcessingWindow(now: number): void {
@@ -645,21 +670,19 @@ export class StreamJob {
   }
 
   private onTick(): void {
-    try {
-      const now = this.deps.clock.now();
-      if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
-      this.commitAndFinalizeWhenDue(now);
+    // A store operation in flight: the next tick looks again.
+    if (this.storeOp !== null) return;
+    const now = this.deps.clock.now();
+    if (this.eventTime && this.config.idleTimeoutMs !== null) this.advanceIdleWatermark(now);
+    if (!this.isDue(now) && now < this.nextCompaction) return;
+    void this.exclusive(async () => {
+      await this.commitAndFinalizeDue();
       if (now >= this.nextCompaction) {
         // Keeps a long-running stream's database bounded: results past retention, expired ids.
-        this.deps.store.compact(now, null);
+        await this.deps.store.compact(now, null);
         this.nextCompaction = now + this.compactionEveryMs();
       }
-    } catch (err) {
-      // Surface timer failures through the read loop, which owns error handling.
-      this.failure = err;
-      for (const source of this.active) source.stop();
-      this.wakeOnStop?.();
-    }
+    });
   }
 
   /** Often enough that nothing outlives its retention by much; at most once a minute. */
@@ -681,11 +704,10 @@ export class StreamJob {
    * earliest window, the next try waits a commit interval rather than
    * taking the write lock on every tick.
    */
-  private fireDueWindows(): void {
-    this.commit();
+  private async fireDueWindows(): Promise<void> {
+    await this.commit();
     const now = this.deps.clock.now();
-    const { store, liveness } = this.deps;
-    const published = store.finalizeReady(this.config.job, this.workerId, liveness, this.summarize, now, this.heldWindow);
+    await this.finalize(this.workerId, now);
     // Windows past the watermark are published now, by another worker already, or held by a slower
     // one (whose finalization then merges from the database): their tables are no longer needed.
     const watermark = this.watermark(now);
@@ -695,9 +717,30 @@ export class StreamJob {
         this.ownDeltaIds.delete(start);
       }
     }
-    this.nextFire = store.earliestOpenWindowEnd(this.config.job) ?? Infinity;
+    this.nextFire = (await this.deps.store.earliestOpenWindowEnd(this.config.job)) ?? Infinity;
     if (this.watermark(now) >= this.nextFire) this.nextFinalizeAttempt = now + Math.min(this.config.commitIntervalMs, 1000);
-    this.publishAll(published);
+  }
+
+  /**
+   * Finalizes what is ready, starting from the windows this worker holds
+   * merged in memory; the tables the store used are dropped. `self` null:
+   * this worker has finished and holds nothing back.
+   */
+  private async finalize(self: string | null, now: number): Promise<void> {
+    const { store, liveness } = this.deps;
+    const outcome = await store.finalizeReady({
+      job: this.config.job,
+      self,
+      liveness,
+      summarize: this.summarize,
+      now,
+      held: this.heldWindows(),
+    });
+    for (const start of outcome.usedHeld) {
+      this.pending.delete(start);
+      this.ownDeltaIds.delete(start);
+    }
+    this.publishAll(outcome.published);
   }
 
   private publishAll(results: readonly WindowResult[]): void {
@@ -709,28 +752,31 @@ export class StreamJob {
    * worker's heartbeat and watermark. A worker the others declared dead
    * (paused too long) rejoins under a new id and commits as that.
    */
-  private commit(): void {
+  private async commit(): Promise<void> {
     try {
-      this.commitOnce();
+      await this.commitOnce();
     } catch (err) {
       if (!(err instanceof FencedError)) throw err;
       this.deps.note(`${err.message}; rejoining as a new worker`);
       // The job may be gone too (a forced snapshot restore replaced the state).
-      this.deps.store.ensureJob(this.config.job, jobDefinition(this.config), this.deps.clock.now(), this.config.retainMs);
+      await this.deps.store.ensureJob(this.config.job, jobDefinition(this.config), this.deps.clock.now(), this.config.retainMs);
       this.workerId = randomUUID();
       // Deltas committed under the old id may be gone (a forced restore): merge from the database only.
       for (const start of this.ownDeltaIds.keys()) this.ownDeltaIds.set(start, null);
-      this.register();
-      this.commitOnce();
+      await this.register();
+      await this.commitOnce();
     }
   }
 
-  private commitOnce(): void {
+  private async commitOnce(): Promise<void> {
     const now = this.deps.clock.now();
     this.lastCommit = now;
     const sources: SourceProgress[] = [];
+    // What each source's batch covers: its entry moves on by exactly that once the commit is done.
+    const covered: Array<{ entry: SourceEntry; toOffset: number; lines: number }> = [];
     for (const [id, p] of this.progress) {
       if (p.toOffset !== p.fromOffset || p.lines > 0 || p.network !== null) {
+        covered.push({ entry: p, toOffset: p.toOffset, lines: p.lines });
         sources.push({
           source: id,
           kind: p.kind,
@@ -751,13 +797,13 @@ export class StreamJob {
       if (delta.size > 0) windows.push({ start, end: start + this.config.windowMs, delta });
     }
     if (windows.length === 0 && sources.length === 0 && this.pendingRejected === 0 && this.pendingLate === 0 && this.pendingRecords === 0) {
-      this.deps.store.heartbeat(worker, now);
+      await this.deps.store.heartbeat(worker, now);
       return;
     }
     const batch = this.dedupeBatch;
     let outcome;
     try {
-      outcome = this.deps.store.commit({
+      outcome = await this.deps.store.commit({
         job: this.config.job,
         now,
         windows,
@@ -767,8 +813,11 @@ export class StreamJob {
           : {
               dedupe: {
                 ids: batch.ids,
+                starts: batch.starts,
+                keys: batch.keys,
+                values: this.reducer.needsValue ? batch.values : null,
+                windowMs: this.config.windowMs,
                 expiresAt: now + this.config.dedupeTtlMs,
-                build: (accepted: Uint8Array) => this.buildDedupedWindows(accepted),
               },
             }),
         sources,
@@ -789,7 +838,7 @@ export class StreamJob {
     this.recordOwnDeltas(windows, outcome.deltaIds);
     const duplicates = outcome.duplicates;
     // A window published early slipped in before this worker registered: skip it from now on.
-    if (!this.eventTime && outcome.lateRecords > 0) this.loadEarlyFinalized();
+    if (!this.eventTime && outcome.lateRecords > 0) await this.loadEarlyFinalized();
     this.totalRecords += this.pendingRecords - duplicates - outcome.lateRecords;
     this.totalLate += this.pendingLate + outcome.lateRecords;
     this.totalDuplicates += duplicates;
@@ -799,9 +848,9 @@ export class StreamJob {
     batch.values.length = 0;
     this.idsInBatch.clear();
     this.pendingDuplicates = 0;
-    for (const p of this.progress.values()) {
-      p.fromOffset = p.toOffset;
-      p.lines = 0;
+    for (const { entry, toOffset, lines } of covered) {
+      entry.fromOffset = toOffset;
+      entry.lines -= lines;
     }
     this.pending = this.settledTables();
     this.table = null;
@@ -845,38 +894,32 @@ export class StreamJob {
    * worker's deltas of each become one row, summed here from memory while the
    * others still read, so the last worker merges one row per worker.
    */
-  private collapseHeldWindows(): void {
+  private async collapseHeldWindows(): Promise<void> {
     for (const [start, table] of this.pending) {
       const ids = this.ownDeltaIds.get(start);
       if (!(table instanceof WordCountTable) || ids === undefined || ids === null || ids.length < 2 || !table.isSettled()) continue;
       table.countTotals();
       const window = { start, end: start + this.config.windowMs, delta: table.unsettled() };
-      this.deps.store.collapseDeltas(this.config.job, window, this.workerId, ids, this.deps.clock.now());
+      await this.deps.store.collapseDeltas(this.config.job, window, this.workerId, ids, this.deps.clock.now());
     }
     this.pending.clear();
     this.ownDeltaIds.clear();
   }
 
   /**
-   * A window this worker holds merged in memory: finalizing it merges only
-   * the other workers' deltas into the table, which is then used up.
+   * The word-count windows this worker holds merged in memory, settled: a
+   * finalization merges only the other workers' deltas into them.
    */
-  private readonly heldWindow = (start: number): LocalWindow | null => {
-    const table = this.pending.get(start);
-    const ids = this.ownDeltaIds.get(start);
-    if (!(table instanceof WordCountTable) || ids === undefined || ids === null || !table.isSettled()) return null;
-    return {
-      workerId: this.workerId,
-      deltaIds: ids,
-      mergeRest: (others) => {
-        // Used up either way: if this finalization rolled back, a retry merges from the database alone.
-        this.pending.delete(start);
-        this.ownDeltaIds.delete(start);
-        table.countTotals();
-        return mergeCountsInto(table, others);
-      },
-    };
-  };
+  private heldWindows(): HeldWindow[] {
+    const held: HeldWindow[] = [];
+    for (const [start, table] of this.pending) {
+      const ids = this.ownDeltaIds.get(start);
+      if (table instanceof WordCountTable && ids !== undefined && ids !== null && table.isSettled()) {
+        held.push({ workerId: this.workerId, start, deltaIds: ids, totals: table });
+      }
+    }
+    return held;
+  }
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

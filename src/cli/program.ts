@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { StreamConfig } from '../config.js';
+import { DEFAULT_RETAIN_MS, DEFAULT_WORKER_TIMEOUT_MS } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
-import { parseDuration } from '../windows/duration.js';
+import { formatDuration, parseDuration } from '../windows/duration.js';
 import { runQueryCommand } from './commands/query.js';
 import { runStatusCommand } from './commands/status.js';
 import { runStreamCommand } from './commands/stream.js';
@@ -149,10 +150,10 @@ export function buildProgram(io: ProgramIO): Command {
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
     .option('--retain <duration>', "keep finalized results this long (default: each job's --retain)")
     .addHelpText('after', '\nExample:\n  statesync compact --db state.db --retain 30m')
-    .action((raw: { db?: string; retain?: string }) => {
+    .action(async (raw: { db?: string; retain?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'compact');
       const retain = raw.retain === undefined ? null : parseDuration(raw.retain, '--retain');
-      io.setExitCode(runCompact(db, retain, io.note));
+      io.setExitCode(await runCompact(db, retain, io.note));
     });
 
   program
@@ -160,12 +161,12 @@ export function buildProgram(io: ProgramIO): Command {
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
     .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
     .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', '10s')
+    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
-    .action((raw: { db?: string; format: string; workerTimeout: string }) => {
+    .action(async (raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
       const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
-      io.setExitCode(runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
+      io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
 
   program
@@ -248,8 +249,8 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--max-connections <n>', 'with --listen: refuse clients beyond this many', '256')
     .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')
     .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
-    .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', '10s')
-    .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', '1h')
+    .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
+    .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE');
   addOutputOptions(command)

@@ -133,3 +133,33 @@ function growArray(from: Float64Array, capacity: number): Float64Array {
 function flatCopy(text: string): string {
   return JSON.parse(JSON.stringify(text)) as string;
 }
+
+/**
+ * The partial table of each window start holding the records picked by
+ * `accepted` (accepted[i] === 1), from records given column-wise (--dedupe:
+ * the store picks the records whose ids are new).
+ */
+export function partialTablesOf(
+  records: {
+    readonly starts: readonly number[];
+    readonly keys: readonly string[];
+    /** null: counting only. */
+    readonly values: readonly number[] | null;
+  },
+  accepted: Uint8Array,
+): Map<number, PartialTable> {
+  const { starts, keys, values } = records;
+  const tables = new Map<number, PartialTable>();
+  for (let i = 0; i < accepted.length; i++) {
+    if (accepted[i] !== 1) continue;
+    const start = starts[i]!;
+    let table = tables.get(start);
+    if (table === undefined) {
+      table = new PartialTable(values !== null);
+      tables.set(start, table);
+    }
+    if (values !== null) table.addValue(keys[i]!, values[i]!);
+    else table.increment(keys[i]!);
+  }
+  return tables;
+}

@@ -47,3 +47,12 @@ export function mergeCountsInto(table: WordCountTable, parts: Iterable<DeltaColu
     json: () => table.rowsJson(),
   };
 }
+
+/**
+ * A worker's settled word-count table turned into its committed totals, with
+ * the window's other deltas merged on top: `totals` is used up, it holds the result.
+ */
+export function mergeIntoTotals(totals: WordCountTable, others: Iterable<DeltaColumns>): MergedRows {
+  totals.countTotals();
+  return mergeCountsInto(totals, others);
+}

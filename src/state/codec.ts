@@ -1,23 +1,39 @@
-import type { DeltaColumns } from '../model.js';
+import type { DeltaColumns, ResultRow } from '../model.js';
 
-/** Packs a window's column-wise partials into the blobs of one `deltas` row. */
-export function encodeDelta(d: DeltaColumns): {
+/** The columns of a `deltas` row that hold a window's partials, in the order encodeDelta and decodeDelta use. */
+export const DELTA_COLUMNS = 'key_count, keys, counts, sums, sum_lows, mins, maxs';
+
+/** A `deltas` row's partials as stored (the DELTA_COLUMNS). */
+export interface DeltaRow {
+  key_count: number;
   keys: Buffer;
   counts: Buffer;
   sums: Buffer | null;
-  sumLows: Buffer | null;
+  sum_lows: Buffer | null;
   mins: Buffer | null;
   maxs: Buffer | null;
-} {
+}
+
+/** Packs a window's column-wise partials into the values of one `deltas` row, in DELTA_COLUMNS order. */
+export function encodeDelta(d: DeltaColumns): [
+  keyCount: number,
+  keys: Buffer,
+  counts: Buffer,
+  sums: Buffer | null,
+  sumLows: Buffer | null,
+  mins: Buffer | null,
+  maxs: Buffer | null,
+] {
   const n = d.size;
-  return {
-    keys: d.keyBlob !== undefined ? Buffer.from(d.keyBlob.buffer, d.keyBlob.byteOffset, d.keyBlob.byteLength) : joinKeys(d.keys, n),
-    counts: floats(d.counts, n),
-    sums: d.sums ? floats(d.sums, n) : null,
-    sumLows: d.sumLows ? floats(d.sumLows, n) : null,
-    mins: d.mins ? floats(d.mins, n) : null,
-    maxs: d.maxs ? floats(d.maxs, n) : null,
-  };
+  return [
+    n,
+    d.keyBlob !== undefined ? Buffer.from(d.keyBlob.buffer, d.keyBlob.byteOffset, d.keyBlob.byteLength) : joinKeys(d.keys, n),
+    floats(d.counts, n),
+    d.sums ? floats(d.sums, n) : null,
+    d.sumLows ? floats(d.sumLows, n) : null,
+    d.mins ? floats(d.mins, n) : null,
+    d.maxs ? floats(d.maxs, n) : null,
+  ];
 }
 
 function joinKeys(keys: readonly string[], n: number): Buffer {
@@ -28,15 +44,7 @@ function floats(column: Float64Array, n: number): Buffer {
   return Buffer.from(column.buffer, column.byteOffset, n * 8);
 }
 
-export function decodeDelta(row: {
-  key_count: number;
-  keys: Buffer;
-  counts: Buffer;
-  sums: Buffer | null;
-  sum_lows: Buffer | null;
-  mins: Buffer | null;
-  maxs: Buffer | null;
-}): DeltaColumns {
+export function decodeDelta(row: DeltaRow): DeltaColumns {
   const n = row.key_count;
   let keys: string[] | null = null;
   return {
@@ -64,4 +72,21 @@ function column(blob: Buffer, n: number): Float64Array {
   const out = new Float64Array(n);
   new Uint8Array(out.buffer).set(blob);
   return out;
+}
+
+/** JSON [[key, value], ...]; a bigint value is stored as a decimal string so no precision is lost. */
+export function encodeRows(rows: readonly ResultRow[]): string {
+  // One native call and no string per row: the common case, and the only one at a million keys.
+  if (!rows.some((row) => typeof row[1] === 'bigint')) return JSON.stringify(rows);
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const [key, value] = rows[i]!;
+    parts[i] = `[${JSON.stringify(key)},${typeof value === 'bigint' ? `"${value}"` : JSON.stringify(value)}]`;
+  }
+  return `[${parts.join(',')}]`;
+}
+
+export function decodeRows(text: string): ResultRow[] {
+  const rows = JSON.parse(text) as Array<[string, number | string]>;
+  return rows.map(([key, value]) => [key, typeof value === 'string' ? BigInt(value) : value]);
 }

@@ -3,10 +3,11 @@ import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cannotWrite, RuntimeFailure, UsageError } from '../errors.js';
-import { openSqlite } from './sqlite.js';
-import { decodeDelta } from './codec.js';
-import { SCHEMA_VERSION } from './schema.js';
-import { SNAPSHOT_TABLES, StateStore, type JobDefinition } from './store.js';
+import { DELTA_COLUMNS, decodeDelta, type DeltaRow } from './codec.js';
+import { SNAPSHOT_TABLES, type JobDefinition, type StateStore } from './port.js';
+import { openSqlite } from './sqlite/addon.js';
+import { SqliteConnection } from './sqlite/connection.js';
+import { SCHEMA_VERSION } from './sqlite/schema.js';
 
 /**
  * Snapshot file format, version 1:
@@ -16,11 +17,12 @@ import { SNAPSHOT_TABLES, StateStore, type JobDefinition } from './store.js';
  *            schema_version, jobs (name + definition), counts, payload_bytes
  *   line 3   `sha256 <hex>`: the checksum of line 2 (with its newline) and the
  *            payload, so neither can change unnoticed
- *   rest     the payload: an SQLite database image of the state (VACUUM INTO),
- *            holding jobs, sources, deltas, results and dedupe ids
+ *   rest     the payload: an SQLite database image of the state (the store's
+ *            exportImage), holding jobs, sources, deltas, results and dedupe ids
  *
- * The payload is a real SQLite file so a snapshot can be checked with
- * `PRAGMA integrity_check`, and restored with one INSERT ... SELECT per table.
+ * The payload is a real SQLite file, whatever the store's backend, so a
+ * snapshot can be checked with `PRAGMA integrity_check` and restored into
+ * any backend (the store's restoreImage).
  */
 export const SNAPSHOT_MAGIC = 'STATESYNC-SNAPSHOT';
 export const SNAPSHOT_VERSION = 1;
@@ -67,7 +69,7 @@ export async function exportSnapshot(
   const image = join(target.workDir, `.statesync-export-${process.pid}-${Date.now()}.db`);
   try {
     try {
-      store.exportTo(image);
+      await store.exportImage(image);
     } catch (err) {
       throw cannotWrite(target.path ?? image, err);
     }
@@ -223,7 +225,7 @@ export async function validateSnapshot(
       throw new UsageError(`${name} is inconsistent: its header's jobs or counts do not match its content`);
     }
     // An older schema is brought up to date on the temporary copy, never on the target.
-    StateStore.open(image).close();
+    SqliteConnection.open(image).close();
     return { header, image, dispose };
   } catch (err) {
     dispose();
@@ -303,9 +305,7 @@ function checkPayload(name: string, image: string, header: SnapshotHeader): void
     }
     for (const j of jobs) JSON.parse(j.definition);
     for (const row of db.prepare('SELECT rows FROM results').pluck().iterate() as Iterable<string>) JSON.parse(row);
-    for (const row of db
-      .prepare('SELECT key_count, keys, counts, sums, sum_lows, mins, maxs FROM deltas')
-      .iterate() as Iterable<Parameters<typeof decodeDelta>[0]>) {
+    for (const row of db.prepare(`SELECT ${DELTA_COLUMNS} FROM deltas`).iterate() as Iterable<DeltaRow>) {
       // Decoding the keys checks the row holds as many keys as it says.
       void decodeDelta(row).keys;
     }

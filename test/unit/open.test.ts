@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StatesyncError, UsageError } from '../../src/errors.js';
-import { StateStore } from '../../src/state/store.js';
+import { SqliteStore } from '../../src/state/sqlite/store.js';
 
 let dir: string;
 beforeEach(() => {
@@ -16,9 +16,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function failure(open: () => StateStore): StatesyncError {
+function failure(open: () => SqliteStore): StatesyncError {
   try {
-    open().close();
+    void open().close();
   } catch (err) {
     expect(err).toBeInstanceOf(StatesyncError);
     return err as StatesyncError;
@@ -43,7 +43,7 @@ describe('someone else’s SQLite database', () => {
       foreignDatabase(path, journal);
       const before = readFileSync(path);
       for (const options of [{}, { mustExist: true }, { readOnly: true }]) {
-        const err = failure(() => StateStore.open(path, options));
+        const err = failure(() => SqliteStore.open(path, options));
         expect(err).toBeInstanceOf(UsageError);
         expect(err.message).toBe(`${path} is an SQLite database not made by statesync (tables: orders, users); give another --db`);
         expect(readFileSync(path).equals(before), JSON.stringify(options)).toBe(true);
@@ -58,7 +58,7 @@ describe('someone else’s SQLite database', () => {
     db.exec('CREATE TABLE jobs (id INTEGER)');
     db.pragma('user_version = 1');
     db.close();
-    expect(failure(() => StateStore.open(path)).message).toMatch(/not made by statesync \(tables: jobs\)/);
+    expect(failure(() => SqliteStore.open(path)).message).toMatch(/not made by statesync \(tables: jobs\)/);
   });
 
   it('a file that is not SQLite (text, random bytes) is refused and left alone', () => {
@@ -69,7 +69,7 @@ describe('someone else’s SQLite database', () => {
     for (const path of [text, random]) {
       const before = readFileSync(path);
       for (const options of [{}, { readOnly: true }]) {
-        const err = failure(() => StateStore.open(path, options));
+        const err = failure(() => SqliteStore.open(path, options));
         expect(err).toBeInstanceOf(UsageError);
         expect(err.message).toBe(`${path} is not an SQLite database; give another --db`);
       }
@@ -80,22 +80,22 @@ describe('someone else’s SQLite database', () => {
 });
 
 describe('new databases', () => {
-  it('a zero-length file and a new path are made statesync databases, as before', () => {
+  it('a zero-length file and a new path are made statesync databases, as before', async () => {
     const empty = join(dir, 'empty.db');
     writeFileSync(empty, '');
-    StateStore.open(empty).close();
-    StateStore.open(join(dir, 'new.db')).close();
+    await SqliteStore.open(empty).close();
+    await SqliteStore.open(join(dir, 'new.db')).close();
     for (const path of [empty, join(dir, 'new.db')]) {
-      const store = StateStore.open(path, { readOnly: true });
-      expect(store.jobNames()).toEqual([]);
-      store.close();
+      const store = SqliteStore.open(path, { readOnly: true });
+      expect(await store.jobNames()).toEqual([]);
+      await store.close();
     }
   });
 
   it('a reader says a zero-length file holds no state yet, and creates nothing', () => {
     const path = join(dir, 'empty.db');
     writeFileSync(path, '');
-    const err = failure(() => StateStore.open(path, { readOnly: true }));
+    const err = failure(() => SqliteStore.open(path, { readOnly: true }));
     expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toBe(`${path} holds no statesync state yet; run a stream command with --db ${path} first`);
     expect(readFileSync(path).length).toBe(0);
@@ -103,14 +103,14 @@ describe('new databases', () => {
 
   it('a reader of a missing database says so, as before, and creates nothing', () => {
     const path = join(dir, 'missing.db');
-    expect(failure(() => StateStore.open(path, { readOnly: true })).message).toBe(
+    expect(failure(() => SqliteStore.open(path, { readOnly: true })).message).toBe(
       `no database at ${path}; run a stream command with --db ${path} first`,
     );
     expect(existsSync(path)).toBe(false);
   });
 
   it('a directory given as the database is named as such', () => {
-    expect(failure(() => StateStore.open(dir, { readOnly: true })).message).toBe(`--db ${dir} is a directory; give the database file`);
-    expect(failure(() => StateStore.open(dir)).message).toBe(`--db ${dir} is a directory; give the database file`);
+    expect(failure(() => SqliteStore.open(dir, { readOnly: true })).message).toBe(`--db ${dir} is a directory; give the database file`);
+    expect(failure(() => SqliteStore.open(dir)).message).toBe(`--db ${dir} is a directory; give the database file`);
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { statusJson, type ReportedWorker } from '../../src/cli/commands/status-json.js';
-import type { StatusReport } from '../../src/state/store.js';
+import { statusJson } from '../../src/cli/commands/status-json.js';
+import type { StatusReport, WorkerInfo } from '../../src/state/port.js';
 
 const T = Date.UTC(2026, 0, 1, 10, 0, 0, 250);
 
-const WORKER: ReportedWorker = {
+const WORKER: WorkerInfo = {
   id: 'w-1',
   job: 'web',
   pid: 42,
@@ -55,7 +55,7 @@ const REPORT: StatusReport = {
 
 describe('status --format json', () => {
   it('uses snake_case names, ISO-8601 UTC times with milliseconds, real numbers, booleans and null', () => {
-    const doc = JSON.parse(statusJson(REPORT, [WORKER, { ...WORKER, id: 'w-2', watermark: T, idle: true, health: 'dead' }])) as unknown;
+    const doc = JSON.parse(statusJson({ ...REPORT, workers: [WORKER, { ...WORKER, id: 'w-2', watermark: T, idle: true, health: 'dead' }] })) as unknown;
     expect(doc).toEqual({
       database: '/d/state.db',
       schema_version: 1,
@@ -133,7 +133,7 @@ describe('status --format json', () => {
 
   it('gives a word or line key\'s delimiter as null', () => {
     const report = { ...REPORT, jobs: [{ ...REPORT.jobs[0]!, definition: { ...REPORT.jobs[0]!.definition, key: 'word' } }] };
-    const doc = JSON.parse(statusJson(report, [])) as { jobs: Array<{ definition: Record<string, unknown> }> };
+    const doc = JSON.parse(statusJson({ ...report, workers: [] })) as { jobs: Array<{ definition: Record<string, unknown> }> };
     expect(doc.jobs[0]!.definition.delimiter).toBeNull();
   });
 });

@@ -1,9 +1,9 @@
 import { UsageError } from '../../errors.js';
-import type { StateStore } from '../../state/store.js';
+import type { StateStore } from '../../state/port.js';
 
 /** Refuses a --job the database does not hold, naming the jobs it does (query and watch alike). */
-export function requireKnownJob(store: StateStore, job: string | null, db: string): void {
+export async function requireKnownJob(store: StateStore, job: string | null, db: string): Promise<void> {
   if (job === null) return;
-  const jobs = store.jobNames();
+  const jobs = await store.jobNames();
   if (!jobs.includes(job)) throw new UsageError(`job '${job}' is not in ${db} (jobs: ${jobs.join(', ') || 'none'})`);
 }

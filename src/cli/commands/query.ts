@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import type { WindowResult } from '../../model.js';
 import { reducerFor, REDUCTION_NAMES, type ReductionName } from '../../reducers/reducers.js';
 import { summarizerFor } from '../../reducers/summarize.js';
-import { StateStore } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 import { requireKnownJob } from './jobs.js';
@@ -20,17 +20,19 @@ export interface QueryConfig {
 /** Prints retained finalized windows and the current rows of open ones, in window start order. */
 export async function runQueryCommand(config: QueryConfig): Promise<number> {
   refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
-  const store = StateStore.open(config.db, { readOnly: true });
+  const store = await openStore(config.db, { readOnly: true });
   try {
-    requireKnownJob(store, config.job, config.db);
+    await requireKnownJob(store, config.job, config.db);
+    const reductions = new Map<string, string | undefined>();
+    for (const job of await store.jobNames()) reductions.set(job, (await store.jobDefinition(job))?.reduction);
     const summarizer = (job: string) => {
-      const reduction = store.jobDefinition(job)?.reduction ?? 'count';
+      const reduction = reductions.get(job) ?? 'count';
       if (!(REDUCTION_NAMES as readonly string[]).includes(reduction)) {
         throw new UsageError(`job '${job}' uses an unknown reduction '${reduction}'; upgrade statesync`);
       }
       return summarizerFor(reducerFor(reduction as ReductionName));
     };
-    const windows = [...store.readFinal(config.job), ...store.readOpen(config.job, summarizer)]
+    const windows = [...(await store.readFinal(config.job)), ...(await store.readOpen(config.job, summarizer))]
       .filter((w) => config.at === null || (w.start <= config.at && config.at < w.end))
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)
@@ -40,7 +42,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
     await output.finish();
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describeCause, RuntimeFailure, UsageError } from '../../errors.js';
 import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
-import { StateStore } from '../../state/store.js';
+import { DEFAULT_WORKER_TIMEOUT_MS } from '../../defaults.js';
+import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { localLiveness } from './stream.js';
 
@@ -35,7 +36,7 @@ export async function runSnapshotExport(db: string, output: string | null, versi
     throw new UsageError('refusing to write a binary snapshot to a terminal; give -o FILE or pipe it into a file or command');
   }
   refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
-  const store = StateStore.open(db, { readOnly: true });
+  const store = await openStore(db, { readOnly: true });
   const bar = progressBar('export');
   try {
     const header =
@@ -46,7 +47,7 @@ export async function runSnapshotExport(db: string, output: string | null, versi
     if (output !== null) note(`exported ${describe(header)} to ${output}`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -107,18 +108,18 @@ async function restore(
   try {
     const code = stopped();
     if (code !== null) return code;
-    const store = StateStore.open(db);
+    const store = await openStore(db);
     try {
-      const live = store.liveWorkers(localLiveness(10_000), Date.now());
+      const live = (await store.workers(localLiveness(DEFAULT_WORKER_TIMEOUT_MS), Date.now())).filter((w) => w.health === 'alive');
       if (live.length > 0 && !force) {
         throw new UsageError(
           `${db} is in use by ${live.length} live worker${live.length === 1 ? '' : 's'} ` +
             `(pid ${live.map((w) => w.pid).join(', ')}); stop them first, or pass --force`,
         );
       }
-      store.replaceWith(snapshot.image);
+      await store.restoreImage(snapshot.image);
     } finally {
-      store.close();
+      await store.close();
     }
     note(`restored ${describe(snapshot.header)} into ${db}`);
     return 0;
@@ -165,17 +166,17 @@ export async function runSnapshotInspect(file: string, json: boolean, out: NodeJ
   return 0;
 }
 
-export function runCompact(db: string, retainMs: number | null, note: (l: string) => void): number {
-  const store = StateStore.open(db, { mustExist: true });
+export async function runCompact(db: string, retainMs: number | null, note: (l: string) => void): Promise<number> {
+  const store = await openStore(db, { mustExist: true });
   try {
-    const removed = store.compact(Date.now(), retainMs);
+    const removed = await store.compact(Date.now(), retainMs);
     note(
       `compacted ${db}: removed ${removed.results} finalized window${removed.results === 1 ? '' : 's'} past retention, ` +
         `${removed.dedupeIds} expired dedupe id${removed.dedupeIds === 1 ? '' : 's'}, ${removed.workers} old worker record${removed.workers === 1 ? '' : 's'}`,
     );
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

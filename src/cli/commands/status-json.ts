@@ -1,15 +1,12 @@
-import type { JobDefinition, StatusReport, WorkerInfo } from '../../state/store.js';
+import type { JobDefinition, StatusReport } from '../../state/port.js';
 import { isoTime } from '../../sinks/time.js';
-
-export type Health = 'alive' | 'finished' | 'dead';
-export type ReportedWorker = WorkerInfo & { readonly health: Health };
 
 /**
  * `status --format json`, in the conventions of the result output: snake_case
  * names, times as ISO-8601 UTC with milliseconds (null when there is none),
  * numbers and booleans as JSON numbers and booleans. README lists each field.
  */
-export function statusJson(r: StatusReport, workers: readonly ReportedWorker[]): string {
+export function statusJson(r: StatusReport): string {
   const report = {
     database: r.database,
     schema_version: r.schemaVersion,
@@ -26,7 +23,7 @@ export function statusJson(r: StatusReport, workers: readonly ReportedWorker[]):
       open_windows: j.openWindows,
       finalized_windows: j.finalizedWindows,
     })),
-    workers: workers.map((w) => ({
+    workers: r.workers.map((w) => ({
       id: w.id,
       job: w.job,
       pid: w.pid,

@@ -1,31 +1,23 @@
 import type { Writable } from 'node:stream';
-import { StateStore, type Liveness, type StatusReport, type WorkerInfo } from '../../state/store.js';
 import { isoTime } from '../../sinks/time.js';
-import { statusJson, type Health, type ReportedWorker } from './status-json.js';
+import { openStore } from '../../state/open.js';
+import type { StatusReport } from '../../state/port.js';
+import { statusJson } from './status-json.js';
 import { localLiveness } from './stream.js';
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
-export function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): number {
-  const store = StateStore.open(db, { readOnly: true });
+export async function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): Promise<number> {
+  const store = await openStore(db, { readOnly: true });
   try {
-    const raw = store.status();
-    const liveness = localLiveness(workerTimeoutMs);
-    const workers: ReportedWorker[] = raw.workers.map((w) => ({ ...w, health: health(w, liveness, now) }));
-    out.write(json ? statusJson(raw, workers) : renderStatus({ ...raw, workers }, now));
+    const report = await store.status(localLiveness(workerTimeoutMs), now);
+    out.write(json ? statusJson(report) : renderStatus(report, now));
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-/** A running worker is alive while it heartbeats and (on this host) its process exists. */
-function health(w: WorkerInfo, liveness: Liveness, now: number): Health {
-  if (w.state !== 'running') return w.state;
-  const gone = now - w.heartbeatAt > liveness.timeoutMs || (w.host === liveness.host && !liveness.pidAlive(w.pid));
-  return gone ? 'dead' : 'alive';
-}
-
-function renderStatus(r: StatusReport & { workers: readonly ReportedWorker[] }, now: number): string {
+function renderStatus(r: StatusReport, now: number): string {
   const lines: string[] = [];
   lines.push(`database   ${r.database}  (${bytes(r.databaseBytes)}, WAL ${bytes(r.walBytes)}, schema v${r.schemaVersion})`);
   lines.push(`published  seq ${r.publishedSeq}`);

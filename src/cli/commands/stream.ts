@@ -6,7 +6,8 @@ import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline.js';
 import { formatReject } from '../../sinks/rejects.js';
-import { StateStore, type Liveness } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
+import type { Liveness } from '../../state/port.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { openOutputFile, ResultOutput } from '../output.js';
@@ -29,7 +30,7 @@ export async function runStreamCommand(
     config.inputs.map((input) => (input.kind === 'file' ? input.path : '-')),
     config.db,
   );
-  const store = StateStore.open(config.db);
+  const store = await openStore(config.db);
   try {
     let job: StreamJob | null = null;
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
@@ -103,7 +104,7 @@ export async function runStreamCommand(
       process.off('SIGTERM', onTerm);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

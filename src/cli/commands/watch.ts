@@ -1,5 +1,5 @@
 import type { OutputConfig } from '../../config.js';
-import { StateStore } from '../../state/store.js';
+import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 import { requireKnownJob } from './jobs.js';
@@ -18,23 +18,23 @@ const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Prints finalized windows in publication order, each exactly once. With
- * --follow it polls the publication log (an indexed range read, so an idle
- * poll costs next to nothing) until SIGINT/SIGTERM or a closed pipe.
+ * --follow it waits for the next publication (the store's
+ * waitForPublication) until SIGINT/SIGTERM or a closed pipe.
  */
 export async function runWatchCommand(config: WatchConfig): Promise<number> {
   refuseOutputsOverInputs([{ option: '-o', path: config.output.path }], [], config.db);
-  const store = StateStore.open(config.db, { readOnly: true });
+  const store = await openStore(config.db, { readOnly: true });
   try {
-    requireKnownJob(store, config.job, config.db);
+    await requireKnownJob(store, config.job, config.db);
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
   let stopped: 'SIGINT' | 'SIGTERM' | 'EPIPE' | null = null;
-  let wake: (() => void) | null = null;
+  const stopping = new AbortController();
   const stop = (why: 'SIGINT' | 'SIGTERM' | 'EPIPE') => {
     stopped ??= why;
-    wake?.();
+    stopping.abort();
   };
   const onInt = () => stop('SIGINT');
   const onTerm = () => stop('SIGTERM');
@@ -43,21 +43,15 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
+    // The newest publication of any job seen so far: with --job, the next wait is for one after it.
+    let seen = 0;
     for (;;) {
-      store.refresh();
-      for (const window of store.readFinal(config.job, next)) {
+      for (const window of await store.readFinal(config.job, next)) {
         output.publish(window);
         next = window.seq! + 1;
       }
       if (!config.follow || stopped !== null) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, config.pollMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
+      seen = await store.waitForPublication(Math.max(next, seen + 1), { pollMs: config.pollMs, signal: stopping.signal });
       if (stopped !== null) break;
     }
     await output.finish();
@@ -65,6 +59,6 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    store.close();
+    await store.close();
   }
 }

@@ -1,6 +1,12 @@
 /**
  * Ordered migrations. Each entry moves the schema from version i to i + 1
  * (PRAGMA user_version); never edit a released entry, append a new one.
+ *
+ * SQLite keeps each statement's text, comments included, in the database's
+ * schema, so a stale comment inside a released entry stays and is corrected
+ * here: `results.rows` holds a window's rows in no particular order (sinks
+ * order them for display), and `jobs.retain_ms`'s DEFAULT is never used
+ * (every insert names it; the default lives in src/defaults.ts).
  */
 export const MIGRATIONS: readonly string[] = [
   `

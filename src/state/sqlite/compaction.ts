@@ -1,0 +1,29 @@
+import { DEFAULT_RETAIN_MS } from '../../defaults.js';
+import type { CompactionReport } from '../port.js';
+import type { SqliteConnection } from './connection.js';
+
+/** How long the row of a finished or dead worker stays for `status` before compaction removes it. */
+const ENDED_WORKER_ROWS_MS = 3_600_000;
+
+/**
+ * Drops finalized results older than each job's retention (or `retainMs`
+ * for all), expired dedupe ids and long-ended worker rows, then gives free
+ * pages back and checkpoints the WAL. Open windows and their deltas are
+ * never touched.
+ */
+export function compact(conn: SqliteConnection, now: number, retainMs: number | null): CompactionReport {
+  const { db } = conn;
+  const report = conn.write(() => ({
+    results: db
+      .prepare(
+        `DELETE FROM results
+         WHERE window_end < @now - COALESCE(@retain, (SELECT retain_ms FROM jobs WHERE jobs.job = results.job), @fallback)`,
+      )
+      .run({ now, retain: retainMs, fallback: DEFAULT_RETAIN_MS }).changes,
+    dedupeIds: db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes,
+    workers: db.prepare(`DELETE FROM workers WHERE state != 'running' AND heartbeat_at < ?`).run(now - ENDED_WORKER_ROWS_MS).changes,
+  }));
+  conn.write(() => db.pragma('incremental_vacuum'));
+  if (conn.path !== null) db.pragma('wal_checkpoint(TRUNCATE)');
+  return report;
+}
