@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, test, type ExpectStatic } from 'vitest';
+import { cliEnv } from './support/cli-env.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CASES_DIR = join(ROOT, 'fixtures', 'cli');
@@ -32,7 +33,7 @@ interface Case {
   readonly dir: string;
   readonly args: readonly string[];
   readonly stdin: Buffer;
-  /** Variables the case sets on top of cliEnv(), from its `env` file. */
+  /** Variables the case sets on top of cliEnv() and PINNED_NOW, from its `env` file. */
   readonly env: Readonly<Record<string, string>>;
   readonly before: ReadonlyArray<readonly string[]>;
   readonly exit: number;
@@ -48,14 +49,6 @@ const caseNames = existsSync(CASES_DIR)
       .filter((name) => statSync(join(CASES_DIR, name)).isDirectory())
       .sort()
   : [];
-
-function cliEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, STATESYNC_NOW: PINNED_NOW, NO_COLOR: '1' };
-  delete env.STATESYNC_DB;
-  delete env.STATESYNC_DEBUG;
-  delete env.FORCE_COLOR;
-  return { ...env, ...extra };
-}
 
 /** An `env` file: one NAME=VALUE per line (VALUE may be empty). */
 function parseEnv(bytes: Buffer, file: string): Record<string, string> {
@@ -146,7 +139,7 @@ function loadCase(name: string): Case {
 /** Runs the real entry point the way a user's shell would, with stdout and stderr piped. */
 function runCli(args: readonly string[], cwd: string, stdin: Buffer, env: Case['env']): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv({ STATESYNC_NOW: PINNED_NOW, ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

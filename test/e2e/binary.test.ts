@@ -4,31 +4,28 @@
  * node_modules anywhere near it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, useTempDir } from './helpers.js';
 
 describe('the single executable', () => {
-  let dir: string;
+  const tmp = useTempDir('binary');
   let binary: string;
 
   beforeAll(() => {
     execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build-binary.mjs')], { cwd: repoRoot, stdio: 'pipe' });
-    dir = mkdtempSync(join(tmpdir(), 'statesync-binary-'));
-    binary = join(dir, 'statesync');
+    binary = tmp.path('statesync');
     copyFileSync(join(repoRoot, 'dist', 'statesync'), binary);
   }, 180_000);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the binary in its own directory with a minimal environment: no node on PATH. */
   function run(args: string[], input = '') {
     return spawnSync(binary, args, {
-      cwd: dir,
+      cwd: tmp.dir,
       input,
       encoding: 'utf8',
-      env: { PATH: '/nonexistent', HOME: dir, STATESYNC_NOW: '2026-01-01T00:00:00Z' },
+      env: { PATH: '/nonexistent', HOME: tmp.dir, STATESYNC_NOW: '2026-01-01T00:00:00Z' },
     });
   }
 

@@ -5,30 +5,23 @@
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, makeTempDir } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv, useTempDir } from './helpers.js';
 
 /** An SGR colour escape (foreground 30-37, bold); the progress bar's cursor controls are not colour. */
 const COLOUR = /\x1b\[(3[0-7]|1)m/;
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('color'));
-  writeFileSync(join(dir, 'in.txt'), 'to be or not to be\n');
-});
-afterAll(async () => cleanup());
+const tmp = useTempDir('color');
+beforeAll(() => writeFileSync(tmp.path('in.txt'), 'to be or not to be\n'));
 
 /** Runs `statesync count in.txt --window 1d ARGS` on a terminal with `env` added; returns what the terminal showed. */
 function onTerminal(args: readonly string[], env: Readonly<Record<string, string>>): { text: string; status: number | null } {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(base)) {
-    if (name.startsWith('STATESYNC_') || name === 'NO_COLOR' || name === 'FORCE_COLOR') delete base[name];
-  }
+  // Colour is what is tested: NO_COLOR only when the case sets it.
+  const base = cliEnv();
+  delete base.NO_COLOR;
   const command = [process.execPath, binPath, 'count', 'in.txt', '--window', '1d', ...args].map((a) => `'${a}'`).join(' ');
   const run = spawnSync('script', ['-qec', command, '/dev/null'], {
-    cwd: dir,
+    cwd: tmp.dir,
     env: { ...base, STATESYNC_NOW: '2026-01-01T00:00:00Z', ...env },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { seededRandom } from './helpers.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv, seededRandom, useTempDir } from './helpers.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'statesync.js');
 const WINDOW_MS = 10_000;
 const LATENESS_MS = 5_000;
 const BASE = Date.UTC(2026, 0, 1);
@@ -57,7 +54,7 @@ function oracle(records: readonly Rec[]): { windows: Map<string, Agg>; late: num
 }
 
 function run(args: string[], dir: string): { rows: Map<string, number>; stderr: string } {
-  const res = spawnSync(process.execPath, [BIN, ...args, '--format', 'json'], { cwd: dir, encoding: 'utf8' });
+  const res = spawnSync(process.execPath, [binPath, ...args, '--format', 'json'], { cwd: dir, env: cliEnv(), encoding: 'utf8' });
   expect(res.status, res.stderr).toBe(0);
   const rows = new Map<string, number>();
   for (const line of res.stdout.split('\n').filter(Boolean)) {
@@ -80,7 +77,7 @@ function expected(windows: Map<string, Agg>, reduction: keyof Agg | 'avg'): Map<
 const REDUCTIONS = ['count', 'sum', 'min', 'max', 'avg'] as const;
 
 describe('event-time results equal an independent implementation', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'statesync-oracle-'));
+  const tmp = useTempDir('oracle');
   const inOrder = generate(30_000, LATENESS_MS - 1, 7);
   const truth = oracle(inOrder);
 
@@ -89,16 +86,20 @@ describe('event-time results equal an independent implementation', () => {
     expect(truth.windows.size).toBeGreaterThan(1000);
   });
 
-  const jsonFile = join(dir, 'events.jsonl');
-  writeFileSync(
-    jsonFile,
-    inOrder.map((r) => JSON.stringify({ ts: r.time, meta: { user: r.user }, bytes: r.value })).join('\n') + '\n',
-  );
-  const textFile = join(dir, 'events.txt');
-  writeFileSync(
-    textFile,
-    inOrder.map((r, i) => `${new Date(r.time).toISOString()}\t${r.user}  ${i % 3 === 0 ? r.value.toFixed(2) : r.value}`).join('\r\n'),
-  );
+  let jsonFile: string;
+  let textFile: string;
+  beforeAll(() => {
+    jsonFile = tmp.path('events.jsonl');
+    writeFileSync(
+      jsonFile,
+      inOrder.map((r) => JSON.stringify({ ts: r.time, meta: { user: r.user }, bytes: r.value })).join('\n') + '\n',
+    );
+    textFile = tmp.path('events.txt');
+    writeFileSync(
+      textFile,
+      inOrder.map((r, i) => `${new Date(r.time).toISOString()}\t${r.user}  ${i % 3 === 0 ? r.value.toFixed(2) : r.value}`).join('\r\n'),
+    );
+  });
 
   for (const reduction of REDUCTIONS) {
     it(`${reduction} over JSON lines with epoch-ms times`, () => {
@@ -106,7 +107,7 @@ describe('event-time results equal an independent implementation', () => {
       const { rows } = run(
         [reduction, jsonFile, '--key', 'json=meta.user', ...value, '--time', 'json=ts', '--time-format', 'epoch-ms',
           '--window', '10s', '--lateness', '5s'],
-        dir,
+        tmp.dir,
       );
       expect(rows).toEqual(expected(truth.windows, reduction));
     });
@@ -115,7 +116,7 @@ describe('event-time results equal an independent implementation', () => {
       const value = reduction === 'count' ? [] : ['--value', 'field=3'];
       const { rows } = run(
         [reduction, textFile, '--key', 'field=2', ...value, '--time', 'field=1', '--window', '10s', '--lateness', '5s'],
-        dir,
+        tmp.dir,
       );
       expect(rows).toEqual(expected(truth.windows, reduction));
     });
@@ -126,18 +127,19 @@ describe('event-time results equal an independent implementation', () => {
     const shuffled = generate(20_000, LATENESS_MS * 3, 11);
     const ref = oracle(shuffled);
     expect(ref.late).toBeGreaterThan(100);
-    const file = join(dir, 'late.jsonl');
+    const file = tmp.path('late.jsonl');
     // Every line ends: with --db an unterminated last line would wait for the next run.
     writeFileSync(file, shuffled.map((r) => `${JSON.stringify({ t: r.time / 1000, u: r.user, v: r.value })}\n`).join(''));
-    const lateFile = join(dir, 'late-out.txt');
+    const lateFile = tmp.path('late-out.txt');
     const { rows, stderr } = run(
       ['sum', file, '--key', 'json=u', '--value', 'json=v', '--time', 'json=t', '--time-format', 'epoch-s',
-        '--window', '10s', '--lateness', '5s', '--late-output', lateFile, '--db', join(dir, 'late.db')],
-      dir,
+        '--window', '10s', '--lateness', '5s', '--late-output', lateFile, '--db', tmp.path('late.db')],
+      tmp.dir,
     );
     expect(rows).toEqual(expected(ref.windows, 'sum'));
     expect(stderr).toContain(`${ref.late} late records`);
-    const status = spawnSync(process.execPath, [BIN, 'status', '--db', join(dir, 'late.db'), '--format', 'json'], {
+    const status = spawnSync(process.execPath, [binPath, 'status', '--db', tmp.path('late.db'), '--format', 'json'], {
+      env: cliEnv(),
       encoding: 'utf8',
     });
     const report = JSON.parse(status.stdout) as { jobs: Array<{ late: number }> };

@@ -7,46 +7,29 @@
  * Every line written is unique and counted with `--key line`, so a lost line
  * shows as a missing key and a repeated one as a count of 2.
  */
-import { appendFileSync, mkdirSync, realpathSync, renameSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collect,
-  countDifferences,
-  killLeftoverChildren,
-  makeTempDir,
+  committedOffset,
+  expectCounts,
+  peekDb,
   queryTotals,
   seededRandom,
   sleep,
   sourceStatus,
   spawnCli,
   status,
+  textOf,
   tsvTotals,
+  useTempDir,
   waitFor,
   waitForSource,
   type CliResult,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('follow'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
-
-let counter = 0;
-/** A fresh subdirectory of the test's temporary directory. */
-function freshDir(): string {
-  const sub = join(dir, `case-${++counter}`);
-  mkdirSync(sub);
-  return realpathSync(sub);
-}
-
-function expectCounts(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>): void {
-  const diffs = countDifferences(actual, expected, 20);
-  expect(diffs, diffs.join('\n')).toEqual([]);
-}
+const tmp = useTempDir('follow');
 
 /** Unique lines `tag-000000 ...` (some with multi-byte characters), and the expected count of each. */
 class Lines {
@@ -71,16 +54,14 @@ const size = (path: string): number => statSync(path).size;
 function follower(args: readonly string[]) {
   const child = spawnCli(['count', '--key', 'line', '--window', '1d', '--format', 'tsv', ...args]);
   const done: Promise<CliResult> = collect(child, 45_000);
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  return { child, done, stderr: () => stderr };
+  return { child, done, stderr: textOf(child.stderr) };
 }
 
 const occurrences = (text: string, needle: string): number => text.split(needle).length - 1;
 
 describe('--follow', () => {
   it('keeps reading as the file grows, through rotation and truncation: exact totals', async () => {
-    const base = freshDir();
+    const base = tmp.newDir();
     mkdirSync(join(base, 'real'));
     symlinkSync(join(base, 'real'), join(base, 'link'));
     const path = join(base, 'link', 'app.log');
@@ -94,8 +75,12 @@ describe('--follow', () => {
     const caughtUp = (what: string) => waitForSource(db, what, (s) => s.source === id && s.offset === size(path));
     const first = await caughtUp('the initial content');
     expect(first.kind).toBe('file');
+    /** Once it committed every whole line written so far, its last read ended inside the line being written. */
+    const readToTheCut = () =>
+      waitFor('the follower to commit every whole line written so far', () => committedOffset(db, null, id) === readFileSync(path).lastIndexOf(0x0a) + 1);
 
-    // Growth, written in pieces cut anywhere (mid-line, mid-character), with pauses.
+    // Growth, written in pieces cut anywhere (mid-line, mid-character); now and then the
+    // follower reads up to a cut before the rest of that line comes.
     const random = seededRandom(11);
     for (let round = 0; round < 3; round++) {
       const data = Buffer.from(lines.make(40), 'utf8');
@@ -103,7 +88,7 @@ describe('--follow', () => {
         const piece = 1 + Math.floor(random() * 60);
         appendFileSync(path, data.subarray(at, Math.min(data.length, at + piece)));
         at += piece;
-        if (random() < 0.1) await sleep(50 + random() * 250);
+        if (random() < 0.1) await readToTheCut();
       }
       await caughtUp(`appended round ${round}`);
     }
@@ -112,13 +97,13 @@ describe('--follow', () => {
     // Rotation: the file is renamed away and a new one is created at the path.
     renameSync(path, `${path}.1`);
     writeFileSync(path, lines.make(20));
-    await waitFor('the rotation note', () => (occurrences(f.stderr(), 'was rotated or truncated') >= 1 ? true : undefined));
+    await waitFor('the rotation note', () => occurrences(f.stderr(), 'was rotated or truncated') >= 1);
     appendFileSync(path, lines.make(15));
     await caughtUp('the new file after rotation');
 
     // Truncation in place: its new content is read from its start.
     truncateSync(path, 0);
-    await waitFor('the truncation note', () => (occurrences(f.stderr(), 'was rotated or truncated') >= 2 ? true : undefined));
+    await waitFor('the truncation note', () => occurrences(f.stderr(), 'was rotated or truncated') >= 2);
     appendFileSync(path, lines.make(10));
     await caughtUp('the truncated file refilled');
 
@@ -133,7 +118,7 @@ describe('--follow', () => {
   });
 
   it('on rotation reads the rest of the old file before the new one', async () => {
-    const base = freshDir();
+    const base = tmp.newDir();
     const path = join(base, 'app.log');
     const db = join(base, 'state.db');
     const lines = new Lines('r');
@@ -147,7 +132,7 @@ describe('--follow', () => {
     renameSync(path, `${path}.1`);
     appendFileSync(`${path}.1`, lines.make(5));
     writeFileSync(path, lines.make(5));
-    await waitFor('the rotation note', () => (f.stderr().includes('was rotated or truncated') ? true : undefined));
+    await waitFor('the rotation note', () => f.stderr().includes('was rotated or truncated'));
     await waitForSource(db, 'the new file', (s) => s.offset === size(path));
 
     f.child.kill('SIGINT');
@@ -157,7 +142,7 @@ describe('--follow', () => {
   });
 
   it('follows several files at once, each its own source', async () => {
-    const base = freshDir();
+    const base = tmp.newDir();
     const a = join(base, 'a.log');
     const b = join(base, 'b.log');
     const db = join(base, 'state.db');
@@ -169,8 +154,7 @@ describe('--follow', () => {
     appendFileSync(b, lines.make(5));
     appendFileSync(a, lines.make(5));
     await waitForSource(db, 'a.log grown', (s) => s.source === `file:${a}` && s.offset === size(a));
-    // b.log is not waited for with a timeout: its lines must simply be in the totals.
-    await sleep(1000);
+    await waitForSource(db, 'b.log grown', (s) => s.source === `file:${b}` && s.offset === size(b));
     const sources = await sourceStatus(db);
 
     f.child.kill('SIGINT');
@@ -186,7 +170,7 @@ describe('--follow', () => {
   });
 
   it('killed with SIGKILL and restarted with --db while the file grows: no line lost or repeated', async () => {
-    const base = freshDir();
+    const base = tmp.newDir();
     const path = join(base, 'app.log');
     const db = join(base, 'state.db');
     const lines = new Lines('k');
@@ -195,7 +179,8 @@ describe('--follow', () => {
     const random = seededRandom(77);
     const args = ['--follow', path, '--db', db, '--commit-interval', '150ms'];
 
-    // The writer appends pieces cut anywhere (mid-line, mid-character), at a steady pace, for about 4 s.
+    // The writer appends pieces cut anywhere (mid-line, mid-character), at a steady pace (the
+    // pace is the workload, not a wait), for about 4 s.
     let written = 0;
     const writer = (async () => {
       const rnd = seededRandom(78);
@@ -207,17 +192,29 @@ describe('--follow', () => {
       }
     })();
 
-    // Kill and restart it three times while the file grows; it is down for a while each time.
+    // Kill and restart it three times while the file grows; each time it stays down until the file has grown.
+    const committed = () => committedOffset(db, null, `file:${path}`) ?? 0;
     const runs: string[] = [];
     for (let kill = 0; kill < 3; kill++) {
+      const from = committed();
       const f = follower(args);
-      // Mostly after a commit or two (some read bytes not yet committed), once while it is still starting.
-      await sleep(kill === 1 ? 250 : 700 + random() * 500);
+      if (kill === 1) {
+        // Once at the end of its start-up: registered, and (with a 150 ms commit interval) not yet committed.
+        await waitFor('the follower to register', () =>
+          peekDb(db, (d) => d.prepare('SELECT COUNT(*) FROM workers WHERE pid = ?').pluck().get(f.child.pid) === 1),
+        );
+      } else {
+        // Mostly after a commit of its own, at a seeded moment of its commit interval, so that
+        // some bytes it read are not committed yet.
+        await waitFor('a commit of the follower', () => committed() > from || from === data.length);
+        await sleep(random() * 150);
+      }
       f.child.kill('SIGKILL');
       const killed = await f.done;
       expect(killed.signal).toBe('SIGKILL');
       runs.push(killed.stderr);
-      await sleep(100 + random() * 300);
+      const grown = Math.min(data.length, written + 200 + Math.floor(random() * 2000));
+      await waitFor('the file to grow while nothing follows it', () => written >= grown);
     }
     await writer;
     expect(written).toBe(data.length);

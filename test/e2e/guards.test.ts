@@ -5,37 +5,29 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, makeTempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { binPath, cliEnv, useTempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('guards'));
-});
-afterAll(async () => cleanup());
+const tmp = useTempDir('guards');
 
 function sh(line: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE: process.execPath, BIN: binPath, NO_COLOR: '1' };
-  delete env.STATESYNC_DB;
-  return spawnSync('sh', ['-c', line], { cwd: dir, env, encoding: 'utf8' });
+  return spawnSync('sh', ['-c', line], { cwd: tmp.dir, env: cliEnv({ NODE: process.execPath, BIN: binPath }), encoding: 'utf8' });
 }
 
 describe('-o and the file stdin is redirected from', () => {
   it('is refused with exit 2 and the file is untouched', () => {
-    writeFileSync(join(dir, 'in.txt'), 'to be or not to be\n');
+    writeFileSync(tmp.path('in.txt'), 'to be or not to be\n');
     for (const line of ['"$NODE" "$BIN" count --window 1d -o in.txt < in.txt', '"$NODE" "$BIN" count --window 1d - -o ./in.txt < in.txt']) {
       const r = sh(line);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(/^statesync: -o (\.\/)?in\.txt is stdin, one of the inputs; writing it would destroy it \(give another file\)\n$/);
-      expect(readFileSync(join(dir, 'in.txt'), 'utf8')).toBe('to be or not to be\n');
+      expect(readFileSync(tmp.path('in.txt'), 'utf8')).toBe('to be or not to be\n');
     }
   });
 
   it('a pipe on stdin and -o FILE still work', () => {
     const r = sh('printf "a b a\\n" | "$NODE" "$BIN" count --window 1d -o out.tsv');
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'out.tsv'), 'utf8')).toMatch(/\ta\t2\n.*\tb\t1\n$/);
+    expect(readFileSync(tmp.path('out.tsv'), 'utf8')).toMatch(/\ta\t2\n.*\tb\t1\n$/);
   });
 });

@@ -6,15 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, createWriteStream, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collect,
-  countDifferences,
+  committedOffset,
+  expectCounts,
   generateWordCorpus,
-  killLeftoverChildren,
-  makeTempDir,
-  peekDb,
   queryTotals,
   runCli,
   seededRandom,
@@ -22,6 +19,7 @@ import {
   status,
   total,
   tsvTotals,
+  useTempDir,
   waitFor,
   waitUntilIdle,
   waitUntilRead,
@@ -29,25 +27,11 @@ import {
   wordsBefore,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('gzip'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
-
-function expectCounts(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>): void {
-  const diffs = countDifferences(actual, expected);
-  expect(diffs, diffs.join('\n')).toEqual([]);
-}
-
-const committedOffset = (db: string) =>
-  peekDb(db, (d) => (d.prepare('SELECT MAX(offset) AS o FROM sources').get() as { o: number | null }).o ?? 0);
+const tmp = useTempDir('gzip');
 
 describe('gzip on stdin', () => {
   it('is told even when the first read brings one byte of the magic', async () => {
-    const db = join(dir, 'split.db');
+    const db = tmp.path('split.db');
     const child = spawnCli(['count', '--db', db, '--window', '1d', '--format', 'tsv']);
     const done = collect(child);
     const gz = gzipSync('to be or not to be\n');
@@ -63,7 +47,7 @@ describe('gzip on stdin', () => {
 
 describe('gzip through a FIFO named as FILE', () => {
   it('is told by its first read (it cannot be looked at before)', async () => {
-    const fifo = join(dir, 'fifo');
+    const fifo = tmp.path('fifo');
     execFileSync('mkfifo', [fifo]);
     const child = spawnCli(['count', fifo, '--window', '1d', '--format', 'tsv']);
     const done = collect(child);
@@ -79,9 +63,9 @@ describe('gzip through a FIFO named as FILE', () => {
 describe('count FILE.gz --db', () => {
   it('killed part way, rerun: resumes in the text and ends with its exact counts; a new member appended is counted once', async () => {
     const text = generateWordCorpus(seededRandom(0x9a1), 8 * 1024 * 1024, 20_000);
-    const file = join(dir, 'words.txt.gz');
+    const file = tmp.path('words.txt.gz');
     writeFileSync(file, gzipSync(text, { level: 6 }));
-    const db = join(dir, 'kill.db');
+    const db = tmp.path('kill.db');
     const args = ['count', file, '--db', db, '--window', '1d', '--commit-interval', '10ms', '--quiet'];
 
     const child = spawnCli(args);
@@ -127,9 +111,9 @@ describe('count FILE.gz --db', () => {
   it('truncated: counts and commits the lines before the damage, exit 2; repaired, a rerun adds exactly the rest', async () => {
     const text = generateWordCorpus(seededRandom(0x9a2), 2 * 1024 * 1024, 5_000);
     const whole = gzipSync(text);
-    const file = join(dir, 'damaged.gz');
+    const file = tmp.path('damaged.gz');
     writeFileSync(file, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const db = join(dir, 'damaged.db');
+    const db = tmp.path('damaged.db');
     const args = ['count', file, '--db', db, '--window', '1d', '--format', 'tsv'];
 
     const broken = await runCli(args);

@@ -4,13 +4,18 @@
  * user's shell would, and read results back through the CLI itself.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { cliEnv } from '../support/cli-env.js';
+
+export { cliEnv };
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = join(repoRoot, 'bin', 'statesync.js');
@@ -28,7 +33,7 @@ export interface CliResult {
 }
 
 export interface SpawnOptions {
-  /** Extra environment (STATESYNC_NOW etc.); the inherited STATESYNC_* variables are dropped first. */
+  /** Extra environment (STATESYNC_NOW etc.) on top of cliEnv(). */
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -36,10 +41,7 @@ const running = new Set<ChildProcessWithoutNullStreams>();
 
 /** Starts `node bin/statesync.js ...args` with all three stdio streams as pipes. */
 export function spawnCli(args: readonly string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of Object.keys(env)) if (name.startsWith('STATESYNC_')) delete env[name];
-  Object.assign(env, options.env);
-  const child = spawn(process.execPath, [binPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [binPath, ...args], { env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   // A child that exits without reading all of stdin makes our writes fail with EPIPE; that is its business.
@@ -192,6 +194,13 @@ export function total(counts: ReadonlyMap<string, number>): number {
   return sum;
 }
 
+/** How many times each key occurs: the expected totals of `--key line` (or any key) over them. */
+export function countKeys(keys: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  return counts;
+}
+
 /** Human-readable differences between two count maps (at most `limit`), empty when equal. */
 export function countDifferences(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>, limit = 10): string[] {
   const diffs: string[] = [];
@@ -204,21 +213,52 @@ export function countDifferences(actual: ReadonlyMap<string, number>, expected: 
   return diffs;
 }
 
+/** Fails, listing the first differences, unless the two count maps are equal. */
+export function expectCounts(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>): void {
+  const diffs = countDifferences(actual, expected, 20);
+  expect(diffs, diffs.join('\n')).toEqual([]);
+}
+
 export { seededRandom } from '../support/prng.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+/** What a probe of waitFor answers: undefined, null or false for "not yet", anything else for "there it is". */
+export type Probed<T> = T | undefined | null | false;
+
+/**
+ * Polls `probe` (sync or async) every `everyMs` until it answers something
+ * other than undefined, null or false, and resolves with that; fails after
+ * `timeoutMs` with an error that names `what` it waited for.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Probed<T> | Promise<Probed<T>>,
+  timeoutMs = 10_000,
+  everyMs = 10,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/** Resolves when the child has exited (at once if it has); fails after `timeoutMs` naming `what`. */
+export function waitForExit(child: { readonly exitCode: number | null; readonly signalCode: NodeJS.Signals | null }, what: string, timeoutMs = 10_000): Promise<true> {
+  return waitFor(what, () => child.exitCode !== null || child.signalCode !== null, timeoutMs);
+}
+
+/** Everything `stream` gives from now on, as text so far (for waiting on a line of stderr or stdout). */
+export function textOf(stream: NodeJS.ReadableStream): () => string {
+  const decoder = new StringDecoder('utf8');
+  let text = '';
+  stream.on('data', (b: Buffer | string) => (text += typeof b === 'string' ? b : decoder.write(b)));
+  return () => text;
 }
 
 /** Bytes a process has read through read(2) so far (pipes included), from /proc/PID/io; null if unavailable. */
@@ -241,10 +281,49 @@ export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | nu
   }
 }
 
-/** A fresh temporary directory; the returned function removes it. */
-export async function makeTempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `statesync-e2e-${prefix}-`));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+/** The temporary directory of a test file or describe block (see useTempDir). */
+export interface TempDir {
+  /** Its path: made in beforeAll, so read it inside tests and hooks only. */
+  readonly dir: string;
+  /** A path inside it. */
+  path(...names: string[]): string;
+  /** A database path in it that no other test was given. */
+  newDb(): string;
+  /** A new empty subdirectory, as its real path. */
+  newDir(): string;
+}
+
+/**
+ * The setup every end-to-end test file (or describe block) shares: a fresh
+ * temporary directory, removed after the last test, and every child that
+ * spawnCli started killed after each test.
+ */
+export function useTempDir(prefix: string): TempDir {
+  let made: string | undefined;
+  let serial = 0;
+  beforeAll(async () => {
+    made = await mkdtemp(join(tmpdir(), `statesync-e2e-${prefix}-`));
+  });
+  afterEach(() => killLeftoverChildren());
+  afterAll(async () => {
+    if (made !== undefined) await rm(made, { recursive: true, force: true });
+  });
+  const dir = (): string => {
+    if (made === undefined) throw new Error(`the ${prefix} temporary directory is made in beforeAll: use it inside tests and hooks`);
+    return made;
+  };
+  return {
+    get dir() {
+      return dir();
+    },
+    path: (...names) => join(dir(), ...names),
+    newDb: () => join(dir(), `db-${++serial}.db`),
+    newDir: () => {
+      const sub = join(dir(), `case-${++serial}`);
+      mkdirSync(sub);
+      return realpathSync(sub);
+    },
+  };
 }
 
 /**
@@ -262,6 +341,61 @@ export function peekDb<T>(path: string, read: (db: SqliteDatabase) => T): T | un
   } finally {
     db?.close();
   }
+}
+
+/**
+ * The highest offset committed for the sources of `job` (all jobs if null)
+ * whose id contains `source` (all sources if omitted), read from the database
+ * file: 0 before the first commit, undefined while the file cannot be read.
+ */
+export function committedOffset(db: string, job: string | null = null, source: string | null = null): number | undefined {
+  return peekDb(
+    db,
+    (d) =>
+      d
+        .prepare('SELECT COALESCE(MAX(offset), 0) FROM sources WHERE (@job IS NULL OR job = @job) AND (@source IS NULL OR instr(source, @source) > 0)')
+        .pluck()
+        .get({ job, source }) as number,
+  );
+}
+
+/** The state letter of /proc/PID/stat (R running, S sleeping, T stopped, Z zombie...); null if unavailable. */
+export function processState(pid: number): string | null {
+  try {
+    // The command name, in parentheses, may hold spaces: the state follows its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the main thread of a Node process is blocked in epoll_wait, its event loop idle (/proc/PID/wchan); null if unknown. */
+export function inEventLoopWait(pid: number): boolean | null {
+  try {
+    const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
+    return wchan === '0' || wchan === '' ? null : wchan.includes('epoll');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until the child has handled all it read: its event loop is back to
+ * waiting, seen twice 5 ms apart (a poll between two callbacks is not idle).
+ * Where /proc does not tell, a short fixed pause stands in.
+ */
+export async function waitUntilHandled(child: ChildProcessWithoutNullStreams): Promise<void> {
+  const pid = child.pid!;
+  if (inEventLoopWait(pid) === null) {
+    await sleep(50);
+    return;
+  }
+  await waitFor('the child to handle what it read and wait in its event loop again', async () => {
+    if (inEventLoopWait(pid) !== true) return false;
+    await sleep(5);
+    return inEventLoopWait(pid) === true;
+  }, 10_000, 2);
 }
 
 /**
@@ -285,7 +419,7 @@ export async function waitUntilIdle(child: ChildProcessWithoutNullStreams, db: s
   return last;
 }
 
-/** Waits until the child has read `bytes` more than `baseline` (or a fixed pause where /proc is not available). */
+/** Waits until the child has read `bytes` more than `baseline` and handled them (or a fixed pause where /proc is not available). */
 export async function waitUntilRead(child: ChildProcessWithoutNullStreams, baseline: number | null, bytes: number): Promise<void> {
   if (baseline === null) {
     await sleep(500);
@@ -293,10 +427,9 @@ export async function waitUntilRead(child: ChildProcessWithoutNullStreams, basel
   }
   await waitFor(`the child to read ${bytes} bytes of stdin`, () => {
     const now = bytesReadBy(child.pid!);
-    return now !== null && now - baseline >= bytes ? true : undefined;
+    return now !== null && now - baseline >= bytes;
   });
-  // The chunk is handled synchronously right after read(2) returns; leave it a moment anyway.
-  await sleep(50);
+  await waitUntilHandled(child);
 }
 
 // ---------------------------------------------------------------------------

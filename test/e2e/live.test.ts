@@ -3,33 +3,25 @@
  * stdin stays open, and SIGINT / SIGTERM stop the process cleanly (commit,
  * finalize, print, exit 130 / 143), with `--source` making stdin replayable.
  */
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collect,
   countDifferences,
   parseJsonLines,
-  killLeftoverChildren,
-  makeTempDir,
   queryTotals,
   runCli,
   seededRandom,
   spawnCli,
   status,
   total,
+  useTempDir,
   waitFor,
   waitUntilIdle,
   waitUntilRead,
   wordCounts,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('live'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
+const tmp = useTempDir('live');
 
 interface Arrival {
   readonly at: number;
@@ -113,7 +105,7 @@ describe('SIGINT and SIGTERM stop cleanly', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('%s with stdin open: commits what was read, prints the open window, exits %i', async (signal, code) => {
-    const db = join(dir, `${signal}.db`);
+    const db = tmp.path(`${signal}.db`);
     // A commit interval of an hour: whatever is in the database afterwards was committed by the stop.
     const child = spawnCli(['count', '--db', db, '--window', '1d', '--commit-interval', '1h'], {
       env: { STATESYNC_NOW: '2024-05-01T12:00:00Z' },
@@ -195,7 +187,7 @@ describe('stdin with --source is a replayable stream', () => {
   }
 
   it('a rerun after SIGTERM, in a later window, skips what was committed: totals equal one count', async () => {
-    const db = join(dir, 'source-later.db');
+    const db = tmp.path('source-later.db');
     const text = makeText();
     const bytes = Buffer.from(text, 'utf8');
     await stopHalfway(db, bytes, '2024-05-01T12:00:00Z');
@@ -209,7 +201,7 @@ describe('stdin with --source is a replayable stream', () => {
   });
 
   it('a rerun after SIGTERM in the window the stop finalized: the rest goes to the next window, one exact count', async () => {
-    const db = join(dir, 'source-same.db');
+    const db = tmp.path('source-same.db');
     const text = makeText();
     const bytes = Buffer.from(text, 'utf8');
     await stopHalfway(db, bytes, '2024-05-01T12:00:00Z');

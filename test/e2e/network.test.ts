@@ -8,15 +8,14 @@
 import { lookup } from 'node:dns/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  bytesReadBy,
   collect,
-  countDifferences,
+  countKeys,
+  expectCounts,
   externalIPv4,
   freeTcpPort,
-  killLeftoverChildren,
-  makeTempDir,
   procStatusKb,
   seededRandom,
   sleep,
@@ -24,22 +23,15 @@ import {
   spawnCli,
   status,
   tcpListenAddresses,
+  textOf,
   tsvTotals,
+  useTempDir,
   waitFor,
   waitForSource,
   type CliResult,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('network'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
-
-let dbCounter = 0;
-const freshDb = (): string => join(dir, `net-${++dbCounter}.db`);
+const tmp = useTempDir('network');
 
 /** Waits for the `listening on HOST:PORT` line of a child started with --listen; returns the port. */
 async function listeningPort(done: Promise<CliResult>, stderr: () => string): Promise<number> {
@@ -61,10 +53,9 @@ async function listeningPort(done: Promise<CliResult>, stderr: () => string): Pr
 async function startListener(host: string | null, extra: readonly string[]) {
   const child = spawnCli(['count', '--listen', host === null ? '0' : `${host}:0`, ...extra]);
   const done = collect(child, 45_000);
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-  const port = await listeningPort(done, () => stderr);
-  return { child, done, port, stderr: () => stderr };
+  const stderr = textOf(child.stderr);
+  const port = await listeningPort(done, stderr);
+  return { child, done, port, stderr };
 }
 
 /** A connected client socket (no Nagle: small writes go out as small segments). */
@@ -92,17 +83,6 @@ function endAndClose(socket: Socket): Promise<void> {
   });
 }
 
-function expectCounts(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>): void {
-  const diffs = countDifferences(actual, expected);
-  expect(diffs, diffs.join('\n')).toEqual([]);
-}
-
-function counts(keys: readonly string[]): Map<string, number> {
-  const map = new Map<string, number>();
-  for (const key of keys) map.set(key, (map.get(key) ?? 0) + 1);
-  return map;
-}
-
 async function stopWith(child: ReturnType<typeof spawnCli>, done: Promise<CliResult>, signal: 'SIGINT' | 'SIGTERM') {
   child.kill(signal);
   return done;
@@ -110,7 +90,7 @@ async function stopWith(child: ReturnType<typeof spawnCli>, done: Promise<CliRes
 
 describe('--listen: many concurrent clients', () => {
   it('frames 20 concurrent clients separately: exact per-line totals, nothing interleaved', async () => {
-    const db = freshDb();
+    const db = tmp.newDb();
     const server = await startListener(null, ['--key', 'line', '--window', '1d', '--format', 'tsv', '--db', db]);
     const port = server.port;
     const random = seededRandom(5);
@@ -269,7 +249,7 @@ describe('--listen: which port', () => {
 
 describe('--listen: limits and connection edge cases', () => {
   it('refuses connections beyond --max-connections and counts them; existing clients are unaffected', async () => {
-    const db = freshDb();
+    const db = tmp.newDb();
     const server = await startListener(null, [
       '--max-connections',
       '2',
@@ -292,16 +272,12 @@ describe('--listen: limits and connection edge cases', () => {
 
     const c = await openClient(port).catch(() => null);
     if (c !== null) {
-      const closed = new Promise<void>((done) => c.once('close', () => done()));
+      let closed = false;
+      c.once('close', () => (closed = true));
       c.on('error', () => undefined);
       c.write('c-1\n');
       // The server closes it; the test does not.
-      await Promise.race([
-        closed,
-        sleep(5000).then(() => {
-          throw new Error('the third connection was not closed by the server');
-        }),
-      ]);
+      await waitFor('the server to close the third connection', () => closed, 5000);
     }
     const refused = await waitForSource(db, 'a refused connection', (s) => s.refused >= 1);
     expect(refused.clients).toBe(2);
@@ -320,13 +296,13 @@ describe('--listen: limits and connection edge cases', () => {
 
     const result = await stopWith(server.child, server.done, 'SIGINT');
     expect(result.exitCode, result.stderr).toBe(130);
-    expectCounts(tsvTotals(result.stdout), counts(['a-1', 'a-2', 'b-1', 'b-2', 'd-1']));
+    expectCounts(tsvTotals(result.stdout), countKeys(['a-1', 'a-2', 'b-1', 'b-2', 'd-1']));
     const [source] = await sourceStatus(db);
     expect(source!.refused).toBeGreaterThanOrEqual(1);
   });
 
   it('a reset mid-line drops only that partial line; the lines before it and other clients count', async () => {
-    const db = freshDb();
+    const db = tmp.newDb();
     const server = await startListener(null, ['--key', 'line', '--window', '1d', '--db', db, '--commit-interval', '100ms']);
     const port = server.port;
     const other = await openClient(port);
@@ -347,7 +323,7 @@ describe('--listen: limits and connection edge cases', () => {
 
     const result = await stopWith(server.child, server.done, 'SIGINT');
     expect(result.exitCode, result.stderr).toBe(130);
-    expectCounts(tsvTotals(result.stdout), counts(['o-1', 'o-2-start-2', 'r-1', 'r-2']));
+    expectCounts(tsvTotals(result.stdout), countKeys(['o-1', 'o-2-start-2', 'r-1', 'r-2']));
   });
 
   it('counts a final line without a newline when the client closes cleanly', async () => {
@@ -358,17 +334,19 @@ describe('--listen: limits and connection edge cases', () => {
     await endAndClose(one);
     // A client that sends nothing but an unterminated line, in two pieces.
     const two = await openClient(port);
+    // The second piece is sent once the server has read the first (it reads nothing else meanwhile).
+    const before = bytesReadBy(server.child.pid!);
     await write(two, 'only-');
-    await sleep(50);
+    await waitFor('the server to read the first piece', () => before === null || (bytesReadBy(server.child.pid!) ?? 0) - before >= 5);
     await write(two, 'line');
     await endAndClose(two);
     const result = await stopWith(server.child, server.done, 'SIGINT');
     expect(result.exitCode, result.stderr).toBe(130);
-    expectCounts(tsvTotals(result.stdout), counts(['n-1', 'n-last-without-newline', 'only-line']));
+    expectCounts(tsvTotals(result.stdout), countKeys(['n-1', 'n-last-without-newline', 'only-line']));
   });
 
   it('rejects an over-long line on one socket without buffering it; the next line and other clients count', async () => {
-    const db = freshDb();
+    const db = tmp.newDb();
     const server = await startListener(null, [
       '--key',
       'line',
@@ -400,7 +378,7 @@ describe('--listen: limits and connection edge cases', () => {
     expect(result.exitCode, result.stderr).toBe(130);
     expectCounts(
       tsvTotals(result.stdout),
-      counts(['before-long', 'after-long', `exactly-1000-${'y'.repeat(1000 - 'exactly-1000-'.length)}`, 'side-1', 'side-2']),
+      countKeys(['before-long', 'after-long', `exactly-1000-${'y'.repeat(1000 - 'exactly-1000-'.length)}`, 'side-1', 'side-2']),
     );
     expect(result.stderr).toMatch(/line too long/);
     const { jobs } = await status(db);
@@ -465,12 +443,11 @@ describe('--connect', () => {
 
   it('waits for a server that starts late, survives its restart, counts each line once and stops cleanly on SIGINT', async () => {
     const port = await freeTcpPort();
-    const db = freshDb();
+    const db = tmp.newDb();
     const where = `127.0.0.1:${port}`;
     const child = spawnCli(['count', '--connect', where, '--key', 'line', '--window', '1d', '--db', db, '--commit-interval', '100ms']);
     const done = collect(child, 45_000);
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+    const stderr = textOf(child.stderr);
 
     const lifetime = (tag: string, n: number, unterminated: boolean): { data: Buffer; keys: string[] } => {
       const keys: string[] = [];
@@ -485,16 +462,18 @@ describe('--connect', () => {
     const first = lifetime('first', 2000, false);
     const second = lifetime('second', 1500, true);
 
-    // Nobody listens yet: it says so once, and keeps retrying (several attempts in 900 ms).
-    await waitFor('the first "cannot connect"', () => (stderr.includes(`cannot connect to ${where}; retrying`) ? true : undefined));
+    // Nobody listens yet: it says so once, and keeps retrying. The pause is what is tested: retries
+    // follow the failure after 100, 300 and 700 ms (then 1500), so 900 ms holds three of them.
+    await waitFor('the first "cannot connect"', () => stderr().includes(`cannot connect to ${where}; retrying`));
     await sleep(900);
     expect(child.exitCode).toBeNull();
 
     const one = await serveOnce(port, first.data, 1);
     await one.served;
     await waitForSource(db, 'the first lifetime', (s) => s.offset === first.data.length);
-    await waitFor('the "closed" note', () => (stderr.includes(`connection to ${where} closed; reconnecting`) ? true : undefined));
-    // An outage of several retries.
+    await waitFor('the "closed" note', () => stderr().includes(`connection to ${where} closed; reconnecting`));
+    // An outage of several retries is what is tested: they come 100, 300 and 700 ms after the
+    // close, the next at 1500 ms, so coming back after 1200 ms costs no time beyond that one.
     await sleep(1200);
 
     const two = await serveOnce(port, second.data, 2);
@@ -502,14 +481,12 @@ describe('--connect', () => {
     const total = first.data.length + second.data.length;
     const source = await waitForSource(db, 'the second lifetime', (s) => s.offset === total && s.lines === 3500);
     expect(source).toMatchObject({ source: `connect:${where}`, kind: 'tcp-connect' });
-    await waitFor('the second "closed" note', () =>
-      stderr.split(`connection to ${where} closed; reconnecting`).length === 3 ? true : undefined,
-    );
+    await waitFor('the second "closed" note', () => stderr().split(`connection to ${where} closed; reconnecting`).length === 3);
 
     child.kill('SIGINT');
     const result = await done;
     expect(result.exitCode, result.stderr).toBe(130);
-    expectCounts(tsvTotals(result.stdout), counts([...first.keys, ...second.keys]));
+    expectCounts(tsvTotals(result.stdout), countKeys([...first.keys, ...second.keys]));
 
     // Each outage is reported once, however many attempts it took.
     const notes = result.stderr.split('\n').filter((l) => l.length > 0);
@@ -538,9 +515,8 @@ describe('--connect', () => {
       expect(result.stderr).toBe(`statesync: cannot resolve ${name} (--connect ${name}:9): no such host\n`);
     } else {
       // No resolver reachable here (EAI_AGAIN): that may pass, so it keeps trying.
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-      await waitFor('the "cannot resolve" note', () => (stderr.includes(`cannot resolve ${name}; retrying`) ? true : undefined), 20_000);
+      const stderr = textOf(child.stderr);
+      await waitFor('the "cannot resolve" note', () => stderr().includes(`cannot resolve ${name}; retrying`), 20_000);
       const result = await stopWith(child, done, 'SIGTERM');
       expect(result.exitCode, result.stderr).toBe(143);
       expect(result.stderr).toBe(`statesync: cannot resolve ${name}; retrying\n`);
@@ -551,10 +527,9 @@ describe('--connect', () => {
     const port = await freeTcpPort();
     const child = spawnCli(['count', '--connect', `localhost:${port}`, '--window', '1d']);
     const done = collect(child, 15_000);
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    await waitFor('the "cannot connect" note', () => (stderr.includes('cannot connect to') ? true : undefined));
-    await sleep(400);
+    const stderr = textOf(child.stderr);
+    // The note is printed as the retry is scheduled: from here on it is retrying.
+    await waitFor('the "cannot connect" note', () => stderr().includes('cannot connect to'));
     child.kill('SIGTERM');
     const result = await done;
     expect(result.exitCode, result.stderr).toBe(143);
@@ -572,8 +547,8 @@ describe('several inputs at once', () => {
       upstream.close();
       socket.end('from-upstream-1\nfrom-upstream-2\n');
     });
-    const db = freshDb();
-    const file = join(dir, 'combined-input.log');
+    const db = tmp.newDb();
+    const file = tmp.path('combined-input.log');
     writeFileSync(file, 'from-file-1\nfrom-file-2\n');
     try {
       const child = spawnCli([
@@ -594,10 +569,9 @@ describe('several inputs at once', () => {
         '100ms',
       ]);
       const done = collect(child, 30_000);
-      let stderr = '';
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+      const stderr = textOf(child.stderr);
       child.stdin.end('from-stdin-1\n');
-      const listenPort = await listeningPort(done, () => stderr);
+      const listenPort = await listeningPort(done, stderr);
       const client = await openClient(listenPort);
       await write(client, 'from-listen-1\n');
       await endAndClose(client);
@@ -617,7 +591,7 @@ describe('several inputs at once', () => {
       expect(result.exitCode, result.stderr).toBe(130);
       expectCounts(
         tsvTotals(result.stdout),
-        counts(['from-file-1', 'from-file-2', 'from-stdin-1', 'from-listen-1', 'from-upstream-1', 'from-upstream-2']),
+        countKeys(['from-file-1', 'from-file-2', 'from-stdin-1', 'from-listen-1', 'from-upstream-1', 'from-upstream-2']),
       );
       const kinds = (await sourceStatus(db)).map((s) => s.kind).sort();
       expect(kinds).toEqual(['file', 'stdin', 'tcp-connect', 'tcp-listen']);

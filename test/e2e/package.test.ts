@@ -6,15 +6,14 @@
  * holding stand-ins for those files, so no binary needs building.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, useTempDir } from './helpers.js';
 
-let dir: string;
+const tmp = useTempDir('pack');
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'statesync-pack-'));
+  const dir = tmp.dir;
   for (const name of ['package.json', 'README.md', 'bin', '.npmignore']) {
     if (existsSync(join(repoRoot, name))) cpSync(join(repoRoot, name), join(dir, name), { recursive: true });
   }
@@ -23,13 +22,12 @@ beforeAll(() => {
     writeFileSync(join(dir, 'dist', name), `stand-in for ${name}\n`);
   }
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm pack', () => {
   it('ships bin/ and the ESM bundle, not the single executable or the CommonJS bundle', () => {
     // --ignore-scripts: `prepare` would build; the stand-ins are what is being packed.
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-      cwd: dir,
+      cwd: tmp.dir,
       encoding: 'utf8',
       env: { ...process.env, npm_config_loglevel: 'silent', npm_config_update_notifier: 'false' },
     });

@@ -5,34 +5,16 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  binPath,
-  collect,
-  killLeftoverChildren,
-  makeTempDir,
-  procStatusKb,
-  runCliOk,
-  spawnCli,
-  status,
-  waitUntilIdle,
-  waitUntilRead,
-} from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv, collect, procStatusKb, runCliOk, spawnCli, status, useTempDir, waitUntilIdle, waitUntilRead } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('pipes'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
+const tmp = useTempDir('pipes');
 
 describe('a reader that closes early (EPIPE)', () => {
   let file: string;
   beforeAll(async () => {
     // 50 000 distinct keys: about 3 MB of results, far more than a pipe buffer holds.
-    file = join(dir, 'distinct.txt');
+    file = tmp.path('distinct.txt');
     let text = '';
     for (let i = 0; i < 50_000; i++) text += `key${i}\n`;
     await writeFile(file, text);
@@ -67,10 +49,10 @@ describe('a reader that closes early (EPIPE)', () => {
 
   it('statesync count FILE | head -1 in a shell ends quietly', async () => {
     const script = '"$0" "$1" count "$2" 2>"$3" | head -1; echo "exit=${PIPESTATUS[0]}"';
-    const errFile = join(dir, 'head.stderr');
+    const errFile = tmp.path('head.stderr');
     const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath, file, errFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: cliEnv(),
     }) as unknown as ChildProcessWithoutNullStreams;
     const result = await collect(shell);
     expect(result.exitCode).toBe(0);
@@ -87,10 +69,10 @@ describe('every command ends quietly when its reader is gone', () => {
   let words: string;
   let numbers: string;
   beforeAll(async () => {
-    db = join(dir, 'quiet.db');
-    snap = join(dir, 'quiet.snap');
-    words = join(dir, 'words.txt');
-    numbers = join(dir, 'numbers.txt');
+    db = tmp.path('quiet.db');
+    snap = tmp.path('quiet.snap');
+    words = tmp.path('words.txt');
+    numbers = tmp.path('numbers.txt');
     let text = '';
     for (let i = 0; i < 20_000; i++) text += `w${i} w${i % 7}\n`;
     await writeFile(words, text);
@@ -103,7 +85,7 @@ describe('every command ends quietly when its reader is gone', () => {
   async function withReaderGone(args: readonly string[], merged = false, input = '') {
     const child = merged
       ? (spawn('/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', process.execPath, binPath, ...args], {
-          env: { ...process.env, NO_COLOR: '1', STATESYNC_DB: '' },
+          env: cliEnv(),
           stdio: ['pipe', 'pipe', 'pipe'],
         }) as ChildProcessWithoutNullStreams)
       : spawnCli(args);
@@ -145,7 +127,7 @@ describe('every command ends quietly when its reader is gone', () => {
   // `2>&1 | head`: stderr's reader is gone too; the exit code is the command's own, never 1 for that.
   const mergedCases: ReadonlyArray<[string, number, () => string[]]> = [
     ['compact (writes only stderr)', 0, () => ['compact', '--db', db]],
-    ['snapshot export -o FILE (a note on stderr)', 0, () => ['snapshot', 'export', '--db', db, '-o', join(dir, 'merged.snap')]],
+    ['snapshot export -o FILE (a note on stderr)', 0, () => ['snapshot', 'export', '--db', db, '-o', tmp.path('merged.snap')]],
     ['status', 0, () => ['status', '--db', db]],
     ['count FILE with rejected lines', 0, () => ['count', numbers, '--key', 'field=3', '--window', '1d']],
     ['an unknown option', 2, () => ['count', '--bogus']],
@@ -161,10 +143,10 @@ describe('every command ends quietly when its reader is gone', () => {
 
   it('statesync snapshot export | head -c 10 in a shell ends quietly', async () => {
     const script = '"$0" "$1" snapshot export --db "$2" 2>"$3" | head -c 10; echo; echo "exit=${PIPESTATUS[0]}"';
-    const errFile = join(dir, 'export-head.stderr');
+    const errFile = tmp.path('export-head.stderr');
     const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath, db, errFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: cliEnv(),
     }) as unknown as ChildProcessWithoutNullStreams;
     const result = await collect(shell);
     expect(result.stdout).toBe('STATESYNC-\nexit=0\n');
@@ -177,7 +159,7 @@ describe('inputs a shell hands over', () => {
     const script = '"$0" "$1" count <(printf "a b a\\n") --window 1d; echo "exit=$?"';
     const shell = spawn('/bin/bash', ['-c', script, process.execPath, binPath], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', STATESYNC_NOW: '2026-01-01T00:00:00Z' },
+      env: cliEnv({ STATESYNC_NOW: '2026-01-01T00:00:00Z' }),
     }) as unknown as ChildProcessWithoutNullStreams;
     const result = await collect(shell);
     expect(result.stderr).toBe('');
@@ -223,14 +205,14 @@ describe('an over-long line on stdin', () => {
   });
 
   it(`a ${LONG_LINE_MB} MB line is rejected without being buffered; the stream goes on`, async () => {
-    const normal = await runMeasured(join(dir, 'normal.db'), async (stdin) => {
+    const normal = await runMeasured(tmp.path('normal.db'), async (stdin) => {
       await write(stdin, 'ok ok\n');
       return 6;
     });
     expect(normal.result.exitCode, normal.result.stderr).toBe(0);
 
     const started = Date.now();
-    const long = await runMeasured(join(dir, 'long.db'), async (stdin) => {
+    const long = await runMeasured(tmp.path('long.db'), async (stdin) => {
       // Streamed in 1 MiB pieces of one reused buffer: the test never holds the line either.
       const piece = Buffer.alloc(1 << 20, 'x');
       for (let i = 0; i < LONG_LINE_MB; i++) await write(stdin, piece);
@@ -245,7 +227,7 @@ describe('an over-long line on stdin', () => {
     const stderrLines = result.stderr.split('\n').filter((line) => line.length > 0);
     expect(stderrLines).toHaveLength(1);
     expect(stderrLines[0]).toMatch(/rejected 1 record\b.*too long/);
-    const st = await status(join(dir, 'long.db'));
+    const st = await status(tmp.path('long.db'));
     expect(st.jobs[0]!.records).toBe(2);
     expect(st.jobs[0]!.rejected).toBe(1);
 

@@ -3,24 +3,21 @@
  * window from a run that ended, and an open one left by a worker killed after
  * its commit (its deltas stay until someone finalizes the window).
  */
-import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collect, killLeftoverChildren, makeTempDir, runCli, runCliOk, spawnCli, waitForSource } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { collect, runCli, runCliOk, spawnCli, useTempDir, waitForSource } from './helpers.js';
 
 const FINAL = '2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z';
 const OPEN = '2026-03-01T00:00:00.000Z\t2026-03-02T00:00:00.000Z';
 
 describe('query shows each window as open or final', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('query-state');
   let db: string;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await makeTempDir('query-state'));
-    db = join(dir, 'state.db');
-    await writeFile(join(dir, 'done.txt'), 'a b a\n');
-    await runCliOk(['count', join(dir, 'done.txt'), '--db', db, '--window', '1d', '--quiet'], {
+    db = tmp.path('state.db');
+    await writeFile(tmp.path('done.txt'), 'a b a\n');
+    await runCliOk(['count', tmp.path('done.txt'), '--db', db, '--window', '1d', '--quiet'], {
       env: { STATESYNC_NOW: '2026-01-01T00:00:00Z' },
     });
     const worker = spawnCli(['count', '--db', db, '--window', '1d', '--commit-interval', '50ms', '--quiet'], {
@@ -32,8 +29,6 @@ describe('query shows each window as open or final', () => {
     worker.kill('SIGKILL');
     expect((await ended).signal).toBe('SIGKILL');
   }, 30_000);
-  afterEach(() => killLeftoverChildren());
-  afterAll(async () => cleanup());
 
   const query = async (format: string) => (await runCliOk(['query', '--db', db, '--format', format])).stdout;
 

@@ -14,28 +14,23 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   binPath,
+  cliEnv,
   collect,
-  killLeftoverChildren,
-  makeTempDir,
   parseJsonLines,
   peekDb,
   runCli,
   runCliOk,
   spawnCli,
+  textOf,
+  useTempDir,
   waitFor,
   type CliResult,
 } from './helpers.js';
 
 const asRoot = process.getuid?.() === 0;
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of Object.keys(env)) if (name.startsWith('STATESYNC_')) delete env[name];
-  return env;
-}
 
 /** Runs the CLI with `dir` read-only for it (and for it alone). */
 function spawnReadOnly(dir: string, args: readonly string[]) {
@@ -69,24 +64,16 @@ function writable(dir: string): void {
   for (const name of readdirSync(dir)) chmodSync(join(dir, name), 0o644);
 }
 
-let root: string;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  ({ dir: root, cleanup } = await makeTempDir('readonly'));
-  // Another user (setpriv) must be able to reach the files.
-  chmodSync(root, 0o755);
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => {
-  writable(root);
-  await cleanup();
-});
+const tmp = useTempDir('readonly');
+// Another user (setpriv) must be able to reach the files.
+beforeAll(() => chmodSync(tmp.dir, 0o755));
+// Runs before useTempDir's removal (after-hooks run last-registered first).
+afterAll(() => writable(tmp.dir));
 
 let serial = 0;
 /** A directory holding a database with one finalized window (a 2, b 1) of job `default`. */
 async function databaseAtRest(): Promise<{ dir: string; db: string }> {
-  const dir = join(root, `case-${serial++}`);
+  const dir = tmp.path(`case-${serial++}`);
   mkdirSync(dir, { mode: 0o755 });
   writeFileSync(join(dir, 'in.txt'), 'a b a\n');
   const db = join(dir, 'state.db');
@@ -139,7 +126,7 @@ describe('reading a database on a read-only file system', () => {
       // watch shows the same rows as query, each with its publication's seq instead of the state.
       expect(watch, watch.stderr).toMatchObject({ exitCode: 0, stderr: '', stdout: expected.replaceAll('"state":"final"', '"seq":1') });
 
-      const snap = join(root, `export-${serial}.snap`);
+      const snap = tmp.path(`export-${serial}.snap`);
       const exported = await runReadOnly(dir, ['snapshot', 'export', '--db', db, '-o', snap]);
       expect(exported.exitCode, exported.stderr).toBe(0);
       const inspect = await runCliOk(['snapshot', 'inspect', snap, '--format', 'json']);
@@ -172,7 +159,7 @@ describe('reading a database on a read-only file system', () => {
 
   it('a -wal holding commits without its -shm cannot be read there: one line saying why, exit 1', async () => {
     const crashed = await databaseOfACrashedWriter();
-    const dir = join(root, `case-${serial++}`);
+    const dir = tmp.path(`case-${serial++}`);
     mkdirSync(dir, { mode: 0o755 });
     const db = join(dir, 'state.db');
     copyFileSync(crashed.db, db);
@@ -220,18 +207,17 @@ describe('reading a database on a read-only file system', () => {
     try {
       const watcher = spawnReadOnly(dir, ['watch', '--db', db, '--follow', '--format', 'json']);
       const done = collect(watcher, 30_000);
-      let out = '';
-      watcher.stdout.on('data', (b: Buffer) => (out += b.toString('utf8')));
-      await waitFor('the existing window', () => (out.includes('"key":"b"') ? true : undefined));
+      const out = textOf(watcher.stdout);
+      await waitFor('the existing window', () => out().includes('"key":"b"'));
       writable(dir);
       const later = await runCli(['count', '--db', db, '--window', '1d', '--job', 'later', '--quiet'], { input: 'late comer\n' });
       expect(later.exitCode, later.stderr).toBe(0);
-      await waitFor('the later window', () => (out.includes('"job":"later"') ? true : undefined), 15_000);
+      await waitFor('the later window', () => out().includes('"job":"later"'), 15_000);
       watcher.kill('SIGINT');
       const result = await done;
       expect(result.stderr).toBe('');
       expect(
-        parseJsonLines(out)
+        parseJsonLines(out())
           .filter((r) => r.job === 'later')
           .map((r) => [r.key, r.value]),
       ).toEqual([

@@ -9,32 +9,22 @@
  *   leaves the target byte-identical; an interrupted read changes nothing;
  *   the spooled copy never outlives the command.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, collect, killLeftoverChildren, makeTempDir, runCli, runCliOk, waitFor, type CliResult } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv, collect, runCli, runCliOk, spawnCli, useTempDir, waitFor, type CliResult } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
+const tmp = useTempDir('snapshot-stdio');
 /** The TMPDIR of every command run here, so a leftover spool file shows. */
-let tmp: string;
+let spoolDir: string;
 
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('snapshot-stdio'));
-  tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
+beforeAll(() => {
+  spoolDir = tmp.path('tmp');
+  mkdirSync(spoolDir);
 });
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
 
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TMPDIR: tmp, STATESYNC_NOW: '2026-01-01T00:00:00Z' };
-  delete e.STATESYNC_DB;
-  delete e.STATESYNC_DEBUG;
-  return e;
-}
+const env = (): NodeJS.ProcessEnv => cliEnv({ TMPDIR: spoolDir, STATESYNC_NOW: '2026-01-01T00:00:00Z' });
 
 /** A shell function `S` standing for the CLI, for command lines with pipes. */
 const withCli = (line: string) => `S() { "$NODE" "$BIN" "$@"; }; ${line}`;
@@ -42,13 +32,13 @@ const shellEnv = () => ({ ...env(), NODE: process.execPath, BIN: binPath });
 
 /** Runs a shell command line (pipes and all). */
 function shell(line: string, input?: Buffer): CliResult {
-  const r = spawnSync('sh', ['-c', withCli(line)], { env: shellEnv(), input: input ?? Buffer.alloc(0), cwd: dir });
+  const r = spawnSync('sh', ['-c', withCli(line)], { env: shellEnv(), input: input ?? Buffer.alloc(0), cwd: tmp.dir });
   return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exitCode: r.status, signal: r.signal };
 }
 
 /** Runs a command line with stdin, stdout and stderr on a pseudo-terminal (util-linux script); all output comes back as stdout. */
 function onTerminal(line: string): CliResult {
-  const r = spawnSync('script', ['-qec', withCli(line), '/dev/null'], { env: shellEnv(), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('script', ['-qec', withCli(line), '/dev/null'], { env: shellEnv(), cwd: tmp.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   return { stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString('utf8'), exitCode: r.status, signal: r.signal };
 }
 
@@ -61,7 +51,7 @@ function fingerprint(db: string): string {
 let serial = 0;
 /** A new database holding one finalized window of `words` (job `words`). */
 async function database(words: string): Promise<string> {
-  const db = join(dir, `db-${serial++}.db`);
+  const db = tmp.path(`db-${serial++}.db`);
   const r = await runCli(['count', '--db', db, '--window', '1d', '--job', 'words', '--quiet'], {
     input: `${words}\n`,
     env: { STATESYNC_NOW: '2026-01-01T00:00:00Z' },
@@ -86,7 +76,7 @@ describe('snapshot export onto a terminal', () => {
 
   it('still writes to -o FILE or a pipe when run from a terminal', async () => {
     const db = await database('a b a');
-    const snap = join(dir, `t-${serial}.snap`);
+    const snap = tmp.path(`t-${serial}.snap`);
     expect(onTerminal(`S snapshot export --db ${JSON.stringify(db)} -o ${JSON.stringify(snap)}`).exitCode).toBe(0);
     expect(onTerminal(`S snapshot export --db ${JSON.stringify(db)} | cat > ${JSON.stringify(`${snap}.piped`)}`).exitCode).toBe(0);
     for (const file of [snap, `${snap}.piped`]) {
@@ -98,12 +88,12 @@ describe('snapshot export onto a terminal', () => {
 describe('snapshot restore -', () => {
   it('restores what snapshot export pipes into it; query agrees', async () => {
     const from = await database('to be or not to be');
-    const to = join(dir, `copy-${serial++}.db`);
+    const to = tmp.path(`copy-${serial++}.db`);
     const r = shell(`S snapshot export --db ${JSON.stringify(from)} | S snapshot restore - --db ${JSON.stringify(to)}`);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toBe(`statesync: restored 1 job, 0 open and 1 finalized windows into ${to}\n`);
     expect(await query(to)).toBe(await query(from));
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(spoolDir)).toEqual([]);
   });
 
   it('refuses a truncated, damaged, foreign or empty stream with one line naming stdin; the target is left byte-identical', async () => {
@@ -126,23 +116,23 @@ describe('snapshot restore -', () => {
       expect(r.exitCode, what).toBe(2);
       expect(r.stderr, what).toMatch(message);
       expect(fingerprint(target), what).toBe(before);
-      expect(readdirSync(tmp), what).toEqual([]);
+      expect(readdirSync(spoolDir), what).toEqual([]);
     }
   });
 
   it('interrupted while reading stdin: exit 130, nothing restored, nothing left behind', async () => {
     const target = await database('x y z');
     const before = fingerprint(target);
-    const child = spawn(process.execPath, [binPath, 'snapshot', 'restore', '-', '--db', target], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnCli(['snapshot', 'restore', '-', '--db', target], { env: { TMPDIR: spoolDir, STATESYNC_NOW: '2026-01-01T00:00:00Z' } });
     const done = collect(child);
     child.stdin.write('STATESYNC-SNAPSHOT 1\n{"format":');
-    await waitFor('the spool file', () => (readdirSync(tmp).length > 0 ? true : undefined));
+    await waitFor('the spool file', () => (readdirSync(spoolDir).length > 0 ? true : undefined));
     child.kill('SIGINT');
     const r = await done;
     expect(r.exitCode, r.stderr).toBe(130);
     expect(r.stderr).toBe('');
     expect(fingerprint(target)).toBe(before);
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(spoolDir)).toEqual([]);
   });
 
   it('refuses a terminal as stdin, as gzip -d does', async () => {
@@ -159,13 +149,13 @@ describe('snapshot restore -', () => {
 describe('snapshot restore FILE', () => {
   it('is unchanged', async () => {
     const from = await database('a b a');
-    const snap = join(dir, `f-${serial++}.snap`);
+    const snap = tmp.path(`f-${serial++}.snap`);
     await runCliOk(['snapshot', 'export', '--db', from, '-o', snap]);
-    const to = join(dir, `f-${serial++}.db`);
+    const to = tmp.path(`f-${serial++}.db`);
     await runCliOk(['snapshot', 'restore', snap, '--db', to]);
     expect(await query(to)).toBe(await query(from));
-    writeFileSync(join(dir, 'junk.snap'), 'junk\n');
-    const bad = await runCli(['snapshot', 'restore', join(dir, 'junk.snap'), '--db', to]);
-    expect(bad.stderr).toBe(`statesync: ${join(dir, 'junk.snap')} is not a statesync snapshot (no snapshot header)\n`);
+    writeFileSync(tmp.path('junk.snap'), 'junk\n');
+    const bad = await runCli(['snapshot', 'restore', tmp.path('junk.snap'), '--db', to]);
+    expect(bad.stderr).toBe(`statesync: ${tmp.path('junk.snap')} is not a statesync snapshot (no snapshot header)\n`);
   });
 });

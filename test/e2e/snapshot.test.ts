@@ -18,18 +18,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCounts,
   collect,
+  committedOffset,
   countDifferences,
   duplicatedWindowKeys,
   generateWordCorpus,
   integrityCheck,
-  killLeftoverChildren,
-  makeTempDir,
   parseJsonLines,
   peekDb,
   runCli,
@@ -40,6 +39,7 @@ import {
   status,
   sumByKey,
   total,
+  useTempDir,
   waitFor,
   wordCounts,
   type CliResult,
@@ -159,14 +159,6 @@ function totalsOfJob(rows: readonly JsonRow[], job: string): Map<string, number>
   return sumByKey(rows.filter((r) => r.job === job));
 }
 
-/** The committed offset of a job's sources whose id contains `name` (a file's base name), read from a database file. */
-function committedOffset(db: string, job: string, name: string): number | undefined {
-  return peekDb(
-    db,
-    (d) => (d.prepare("SELECT MAX(offset) AS o FROM sources WHERE job = ? AND instr(source, ?) > 0").get(job, name) as { o: number | null }).o ?? 0,
-  );
-}
-
 /** Exactly one line on stderr, prefixed `statesync: `, and no stack trace. */
 function expectOneErrorLine(result: CliResult, what: string): void {
   const lines = result.stderr.split('\n').filter((l) => l.length > 0);
@@ -242,23 +234,18 @@ function eventFile(lines: number, startEpochS: number, salt: number): { text: st
   return { text: out.join(''), sums };
 }
 
-afterEach(() => killLeftoverChildren());
-
 // ---------------------------------------------------------------------------
 // 1. Round trip
 // ---------------------------------------------------------------------------
 
 describe('snapshot round trip of two jobs with open and finalized windows', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => ({ dir, cleanup } = await makeTempDir('snap-roundtrip')));
-  afterAll(async () => cleanup());
+  const tmp = useTempDir('snap-roundtrip');
 
   it('query is identical after export → restore, inspect shows both jobs, and file sources continue exactly-once', async () => {
-    const src = join(dir, 'src.db');
-    const smallFile = join(dir, 'small.txt');
-    const bigFile = join(dir, 'big.txt');
-    const eventsFile = join(dir, 'events.txt');
+    const src = tmp.path('src.db');
+    const smallFile = tmp.path('small.txt');
+    const bigFile = tmp.path('big.txt');
+    const eventsFile = tmp.path('events.txt');
     const small = 'to be or not to be\nthat is the question\nwhether tis nobler\n';
     const big = generateWordCorpus(seededRandom(0x51a9_0001), 4 * 1024 * 1024, 3000);
     const events = eventFile(150_000, Date.UTC(2026, 0, 1) / 1000, 3);
@@ -292,14 +279,14 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
     expect(queryBefore.some((l) => l.includes('"state":"open"'))).toBe(true);
 
     // Export to a file, and to stdout.
-    const snap = join(dir, 'state.snap');
+    const snap = tmp.path('state.snap');
     const exported = await runCli(['snapshot', 'export', '--db', src, '-o', snap]);
     expect(exported.exitCode, exported.stderr).toBe(0);
     expect(exported.stdout).toBe('');
-    expect(readdirSync(dir).filter((f) => f.includes('.partial') || f.startsWith('.statesync-'))).toEqual([]);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('.partial') || f.startsWith('.statesync-'))).toEqual([]);
     const piped = await runCliBytes(['snapshot', 'export', '--db', src, '-o', '-']);
     expect(piped.exitCode, piped.stderr).toBe(0);
-    const pipedSnap = join(dir, 'piped.snap');
+    const pipedSnap = tmp.path('piped.snap');
     writeFileSync(pipedSnap, piped.bytes);
 
     // The header: magic, jobs with definitions, and counts that agree with the source database.
@@ -342,8 +329,8 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
     expect(verdict.header.counts).toEqual(sourceCounts);
 
     // Restore both exports into fresh databases: query is identical, offsets are the snapshot's.
-    const fresh = join(dir, 'fresh.db');
-    const fresh2 = join(dir, 'fresh-piped.db');
+    const fresh = tmp.path('fresh.db');
+    const fresh2 = tmp.path('fresh-piped.db');
     const restored = await runCli(['snapshot', 'restore', snap, '--db', fresh]);
     expect(restored.exitCode, restored.stderr).toBe(0);
     const restored2 = await runCli(['snapshot', 'restore', pipedSnap, '--db', fresh2]);
@@ -386,10 +373,7 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
 // ---------------------------------------------------------------------------
 
 describe('snapshot export while a writer is committing', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => ({ dir, cleanup } = await makeTempDir('snap-live')));
-  afterAll(async () => cleanup());
+  const tmp = useTempDir('snap-live');
 
   it('every snapshot is a sound, consistent image; replaying the rest of the file from it gives the exact totals', async () => {
     // The file is a 2 MiB block repeated, so the truth of any prefix is cheap: whole blocks plus a block prefix.
@@ -397,7 +381,7 @@ describe('snapshot export while a writer is committing', () => {
     expect(block[block.length - 1]).toBe(0x0a);
     const repeats = 12;
     const bytes = Buffer.concat(Array.from({ length: repeats }, () => block));
-    const file = join(dir, 'stream.txt');
+    const file = tmp.path('stream.txt');
     await writeFile(file, bytes);
     const blockCounts = wordCounts(block.toString('utf8'));
     const prefixCounts = (offset: number): Map<string, number> => {
@@ -407,7 +391,7 @@ describe('snapshot export while a writer is committing', () => {
     };
     const truth = prefixCounts(bytes.length);
 
-    const src = join(dir, 'src.db');
+    const src = tmp.path('src.db');
     const env = { STATESYNC_NOW: '2026-04-01T12:00:00Z' };
     const writerArgs = (db: string) => ['count', file, '--db', db, '--job', 'live', '--window', '1h', '--commit-interval', '20ms', '--quiet'];
     const writer = spawnCli(writerArgs(src), { env });
@@ -421,7 +405,7 @@ describe('snapshot export while a writer is committing', () => {
     const lane = async () => {
       while (writer.exitCode === null) {
         const i = n++;
-        const path = join(dir, `snap-${i}.snap`);
+        const path = tmp.path(`snap-${i}.snap`);
         if (i % 3 === 2) {
           const r = await runCliBytes(['snapshot', 'export', '--db', src, '-o', '-']);
           expect(r.exitCode, r.stderr).toBe(0);
@@ -436,7 +420,7 @@ describe('snapshot export while a writer is committing', () => {
     await Promise.all([lane(), lane()]);
     const written = await writerDone;
     expect(written.exitCode, written.stderr).toBe(0);
-    expect(readdirSync(dir).filter((f) => f.includes('.partial') || f.startsWith('.statesync-'))).toEqual([]);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('.partial') || f.startsWith('.statesync-'))).toEqual([]);
 
     // Every snapshot: checksum and header agree with the payload, the payload passes integrity_check.
     const midFile: Array<{ path: string; offset: number }> = [];
@@ -465,7 +449,7 @@ describe('snapshot export while a writer is committing', () => {
     // same command over the same file from there ends with the exact totals of the whole file.
     const picks = [midFile[0]!, midFile[midFile.length - 1]!];
     for (const [i, pick] of picks.entries()) {
-      const db = join(dir, `restored-${i}.db`);
+      const db = tmp.path(`restored-${i}.db`);
       const restored = await runCli(['snapshot', 'restore', pick.path, '--db', db]);
       expect(restored.exitCode, restored.stderr).toBe(0);
       const atSnapshot = sumByKey(parseJsonLines((await runCliOk(['query', '--db', db, '--format', 'json'])).stdout));
@@ -489,8 +473,7 @@ describe('snapshot export while a writer is committing', () => {
 // ---------------------------------------------------------------------------
 
 describe('restore and inspect refuse bad snapshot files and leave the target exactly as it was', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
+  const tmp = useTempDir('snap-bad');
   let good: Buffer;
   let target: string;
   let goodSnap: string;
@@ -500,21 +483,20 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
   let caseNo = 0;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await makeTempDir('snap-bad'));
     // The snapshot's source: two jobs.
-    const src = join(dir, 'src.db');
-    const words = join(dir, 'words.txt');
-    const events = join(dir, 'events.txt');
+    const src = tmp.path('src.db');
+    const words = tmp.path('words.txt');
+    const events = tmp.path('events.txt');
     await writeFile(words, 'alpha beta gamma\nalpha beta\nalpha\n');
     await writeFile(events, eventFile(200, Date.UTC(2026, 0, 1) / 1000, 1).text);
     await runCliOk(['count', words, '--db', src, '--job', 'words', '--window', '1m', '--quiet']);
     await runCliOk(['sum', events, '--db', src, '--job', 'bytes', '--key', 'field=2', '--value', 'field=3', '--time', 'field=1', '--window', '5s', '--retain', '3650d', '--quiet']);
-    goodSnap = join(dir, 'good.snap');
+    goodSnap = tmp.path('good.snap');
     await runCliOk(['snapshot', 'export', '--db', src, '-o', goodSnap]);
     good = readFileSync(goodSnap);
     // The target: different content (a finalized window and an open one).
-    target = join(dir, 'target.db');
-    const other = join(dir, 'other.txt');
+    target = tmp.path('target.db');
+    const other = tmp.path('other.txt');
     await writeFile(other, 'one two three\nthree\n');
     await runCliOk(['count', other, '--db', target, '--job', 'mine', '--window', '1h', '--quiet']);
     await leaveOpenWindow(target, 'mine', '2026-02-02T00:00:00Z');
@@ -525,7 +507,6 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
     targetDigest = contentDigest(target);
     targetFileSha = sha256(readFileSync(target));
   });
-  afterAll(async () => cleanup());
 
   const flip = (bytes: Buffer, at: number, mask = 0x01): Buffer => {
     const copy = Buffer.from(bytes);
@@ -566,16 +547,16 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
     }],
     ['a newer version (STATESYNC-SNAPSHOT 9)', () => Buffer.concat([Buffer.from('STATESYNC-SNAPSHOT 9'), good.subarray(good.indexOf(0x0a))])],
     ['a plain text file', () => Buffer.from('to be or not to be\nthat is the question\n')],
-    ['a statesync database instead of a snapshot', () => readFileSync(join(dir, 'src.db'))],
+    ['a statesync database instead of a snapshot', () => readFileSync(tmp.path('src.db'))],
   ];
 
   it.each(cases)('%s', async (name, make) => {
     const bad = make();
     expect(bad.equals(good)).toBe(false);
-    const file = join(dir, `bad-${++caseNo}.snap`);
+    const file = tmp.path(`bad-${++caseNo}.snap`);
     writeFileSync(file, bad);
     // Each case gets its own copy of the target, so one wrongly accepted file does not spoil the others.
-    const db = join(dir, `target-${caseNo}.db`);
+    const db = tmp.path(`target-${caseNo}.db`);
     copyFileSync(target, db);
 
     const [restored, inspected] = await Promise.all([
@@ -595,7 +576,7 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
   });
 
   it('inspect --format json reports the problem', async () => {
-    const file = join(dir, 'bad-json.snap');
+    const file = tmp.path('bad-json.snap');
     writeFileSync(file, payloadAt(0.5)());
     const r = await runCli(['snapshot', 'inspect', file, '--format', 'json']);
     expect(r.exitCode).toBe(2);
@@ -606,7 +587,7 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
   });
 
   it('a missing file is refused the same way', async () => {
-    const r = await runCli(['snapshot', 'restore', join(dir, 'no-such.snap'), '--db', target]);
+    const r = await runCli(['snapshot', 'restore', tmp.path('no-such.snap'), '--db', target]);
     expect(r.exitCode).toBe(2);
     expectOneErrorLine(r, 'restore of a missing file');
     expect(contentDigest(target)).toBe(targetDigest);
@@ -616,7 +597,7 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
     const r = await runCli(['snapshot', 'restore', goodSnap, '--db', target]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(contentDigest(target)).not.toBe(targetDigest);
-    expect(await queryLines(target)).toEqual(await queryLines(join(dir, 'src.db')));
+    expect(await queryLines(target)).toEqual(await queryLines(tmp.path('src.db')));
   });
 });
 
@@ -625,21 +606,18 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
 // ---------------------------------------------------------------------------
 
 describe('restore while a live worker uses the target', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => ({ dir, cleanup } = await makeTempDir('snap-live-worker')));
-  afterAll(async () => cleanup());
+  const tmp = useTempDir('snap-live-worker');
 
   it('is refused (exit 2, target unchanged) unless --force; a dead worker does not block it', async () => {
-    const src = join(dir, 'src.db');
-    const words = join(dir, 'words.txt');
+    const src = tmp.path('src.db');
+    const words = tmp.path('words.txt');
     await writeFile(words, 'red green blue\nred\n');
     await runCliOk(['count', words, '--db', src, '--job', 'colours', '--window', '1m', '--quiet']);
-    const snap = join(dir, 'colours.snap');
+    const snap = tmp.path('colours.snap');
     await runCliOk(['snapshot', 'export', '--db', src, '-o', snap]);
 
-    const target = join(dir, 'target.db');
-    const base = join(dir, 'base.txt');
+    const target = tmp.path('target.db');
+    const base = tmp.path('base.txt');
     await writeFile(base, 'one two two\n');
     await runCliOk(['count', base, '--db', target, '--job', 'base', '--window', '1m', '--quiet']);
 
@@ -701,13 +679,10 @@ describe('restore while a live worker uses the target', () => {
 // ---------------------------------------------------------------------------
 
 describe('compaction under a running writer', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => ({ dir, cleanup } = await makeTempDir('snap-compact')));
-  afterAll(async () => cleanup());
+  const tmp = useTempDir('snap-compact');
 
   it('removes only expired results and ids, never open windows, and keeps the database bounded', async () => {
-    const db = join(dir, 'state.db');
+    const db = tmp.path('state.db');
     interface ResultRow {
       job: string;
       window_start: number;
@@ -727,7 +702,7 @@ describe('compaction under a running writer', () => {
     const staleDeltas = deltasOf('stale');
     expect(staleDeltas).toBeDefined();
     // keep: finalized results from 2020 under a 10-year retention.
-    const keepFile = join(dir, 'keep.txt');
+    const keepFile = tmp.path('keep.txt');
     await writeFile(keepFile, eventFile(100, Date.UTC(2020, 5, 1) / 1000, 2).text);
     await runCliOk(['sum', keepFile, '--db', db, '--job', 'keep', '--key', 'field=2', '--value', 'field=3', '--time', 'field=1', '--window', '1s', '--retain', '3650d', '--quiet']);
     const keepResults = JSON.stringify(results('keep'));
@@ -852,16 +827,13 @@ describe('compaction under a running writer', () => {
 // ---------------------------------------------------------------------------
 
 describe('snapshot export -o onto something that is not a regular file', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  beforeAll(async () => ({ dir, cleanup } = await makeTempDir('snap-fifo')));
-  afterAll(async () => cleanup());
+  const tmp = useTempDir('snap-fifo');
 
   it('writes into a FIFO (or refuses), never replaces it with a regular file', async () => {
-    const db = join(dir, 'state.db');
+    const db = tmp.path('state.db');
     const made = await runCli(['count', '--db', db, '--job', 'j', '--quiet'], { input: 'a b c\n' });
     expect(made.exitCode, made.stderr).toBe(0);
-    const fifo = join(dir, 'out.fifo');
+    const fifo = tmp.path('out.fifo');
     execFileSync('mkfifo', [fifo]);
     // A reader on the FIFO, as `statesync snapshot export -o fifo` would have in a shell pipeline.
     const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -876,7 +848,7 @@ describe('snapshot export -o onto something that is not a regular file', () => {
         await Promise.race([readerDone, sleep(5000)]);
         const received = Buffer.concat(got);
         expect(received.length, 'the reader received the snapshot').toBeGreaterThan(0);
-        const copy = join(dir, 'received.snap');
+        const copy = tmp.path('received.snap');
         writeFileSync(copy, received);
         const inspected = await runCli(['snapshot', 'inspect', copy]);
         expect(inspected.exitCode, inspected.stdout + inspected.stderr).toBe(0);

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { binPath, repoRoot, tsvTotals, waitFor } from './helpers.js';
+import { binPath, cliEnv, repoRoot, textOf, tsvTotals, waitFor } from './helpers.js';
 
 const PTY_RUN = join(repoRoot, 'test', 'support', 'pty-run.py');
 
@@ -18,16 +18,13 @@ afterEach(() => {
 
 /** `statesync ...args` on a fresh terminal; `screen()` is everything shown on it so far, without CRs. */
 function onTerminal(args: readonly string[]) {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of Object.keys(env)) if (name.startsWith('STATESYNC_')) delete env[name];
-  const child = spawn('python3', [PTY_RUN, process.execPath, binPath, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('python3', [PTY_RUN, process.execPath, binPath, ...args], { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   started.push(child);
-  let shown = '';
-  child.stdout.on('data', (b: Buffer) => (shown += b.toString('utf8')));
+  const shown = textOf(child.stdout);
   const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
   return {
     type: (text: string) => child.stdin.write(text),
-    screen: () => shown.replace(/\r/g, ''),
+    screen: () => shown().replace(/\r/g, ''),
     running: () => child.exitCode === null,
     exited,
   };

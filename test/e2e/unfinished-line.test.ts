@@ -3,21 +3,15 @@
  * and counted again after it grew: the line is counted once, whole.
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, queryTotals, runCli, status, tsvTotals } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { queryTotals, runCli, status, tsvTotals, useTempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('unfinished-line'));
-});
-afterAll(async () => cleanup());
+const tmp = useTempDir('unfinished-line');
 
 describe('an unterminated last line with --db', () => {
   it("waits for its newline: printf 'a b\\nc d' then 'ef\\n' counts def, not d and ef", async () => {
-    const f = join(dir, 'f');
-    const db = join(dir, 's.db');
+    const f = tmp.path('f');
+    const db = tmp.path('s.db');
     const args = ['count', f, '--db', db, '--window', '1d', '--format', 'tsv'];
     writeFileSync(f, 'a b\nc d');
 
@@ -47,7 +41,7 @@ describe('an unterminated last line with --db', () => {
   });
 
   it('without a database counts it: nothing would resume', async () => {
-    const f = join(dir, 'g');
+    const f = tmp.path('g');
     writeFileSync(f, 'a b\nc d');
     const result = await runCli(['count', f, '--window', '1d', '--format', 'tsv']);
     expect(result.exitCode, result.stderr).toBe(0);
@@ -56,7 +50,7 @@ describe('an unterminated last line with --db', () => {
   });
 
   it('on stdin without --source counts it: stdin is not replayed', async () => {
-    const db = join(dir, 'stdin.db');
+    const db = tmp.path('stdin.db');
     const result = await runCli(['count', '--db', db, '--window', '1d', '--format', 'tsv'], { input: 'a b\nc d' });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stderr).toBe('');

@@ -6,20 +6,19 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addCounts,
   bytesReadBy,
   clusterStatus,
   collect,
+  committedOffset,
   countDifferences,
+  countKeys,
   duplicatedWindowKeys,
   feedPaced,
   generateWordCorpus,
   integrityCheck,
-  killLeftoverChildren,
-  makeTempDir,
   parseJsonLines,
   peekDb,
   publishedWindows,
@@ -31,6 +30,7 @@ import {
   spawnCli,
   sumByKey,
   total,
+  useTempDir,
   waitFor,
   watchRows,
   wordCounts,
@@ -40,13 +40,7 @@ import {
   type PublishedWindow,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('workers'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
+const tmp = useTempDir('workers');
 
 // ---------------------------------------------------------------------------
 // Small readers over the database and the CLI
@@ -78,16 +72,6 @@ async function waitForRunning(db: string, job: string, count: number, timeoutMs 
     },
     timeoutMs,
     20,
-  );
-}
-
-/** The committed offset of one source, or undefined before its first commit. */
-function committedOffset(db: string, job: string, source: string): number | undefined {
-  return peekDb(
-    db,
-    (d) =>
-      (d.prepare('SELECT offset FROM sources WHERE job = ? AND source = ?').pluck().get(job, source) as number | undefined) ??
-      undefined,
   );
 }
 
@@ -127,7 +111,7 @@ function expectExit(result: CliResult, code: number): void {
 describe('workers started at once on a new database', () => {
   it('all start, register and count (no migration race)', async () => {
     for (let round = 0; round < 3; round++) {
-      const db = join(dir, `fresh-${round}.db`);
+      const db = tmp.path(`fresh-${round}.db`);
       const children = [0, 1, 2].map(() => spawnCli(['count', '--db', db, '--window', '1d', '--quiet']));
       const done = children.map((c) => collect(c, 20_000));
       // Input only once every one of them is up (or has died), so none finishes before another registers.
@@ -158,13 +142,13 @@ describe('workers started at once on a new database', () => {
 
 describe('three workers counting a third of a corpus each', () => {
   it('publish windows while they run; query and watch totals equal an independent count; each window once', async () => {
-    const db = join(dir, 'three.db');
+    const db = tmp.path('three.db');
     const job = 'thirds';
     const random = seededRandom(0x3_0001);
     const parts = [0, 1, 2].map(() => generateWordCorpus(random, 2_500_000, 4000));
     const truth = new Map<string, number>();
     for (let i = 0; i < 3; i++) {
-      await writeFile(join(dir, `third-${i}.txt`), parts[i]!);
+      await writeFile(tmp.path(`third-${i}.txt`), parts[i]!);
       addCounts(truth, wordCounts(parts[i]!.toString('utf8')));
     }
     expect(truth.size).toBe(4000);
@@ -275,10 +259,10 @@ describe('three workers counting a third of a corpus each', () => {
 
 describe('kill sweep: SIGKILL a random worker of three, restart it on its file', () => {
   it('each file resumes from its committed offset; totals exact; database intact', async () => {
-    const db = join(dir, 'sweep.db');
+    const db = tmp.path('sweep.db');
     const job = 'sweep';
     const random = seededRandom(0x5eed_0002);
-    const files = [0, 1, 2].map((i) => join(dir, `sweep-${i}.txt`));
+    const files = [0, 1, 2].map((i) => tmp.path(`sweep-${i}.txt`));
     const data = [0, 1, 2].map(() => generateWordCorpus(random, 4_000_000, 3000));
     const truth = new Map<string, number>();
     for (let i = 0; i < 3; i++) {
@@ -307,14 +291,7 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
       resumeNote?: string;
     }
     /** The committed offset of file i (0 before its first commit); undefined if the database could not be read. */
-    const readOffset = (i: number): number | undefined =>
-      peekDb(
-        db,
-        (d) =>
-          (d.prepare('SELECT offset FROM sources WHERE job = ? AND source LIKE ?').pluck().get(job, `%sweep-${i}.txt#%`) as
-            | number
-            | undefined) ?? 0,
-      );
+    const readOffset = (i: number): number | undefined => committedOffset(db, job, `sweep-${i}.txt#`);
     const offsetOf = (i: number): Promise<number> => waitFor(`the offset of file ${i}`, () => readOffset(i));
     const start = async (i: number): Promise<Slot> => {
       const startOffset = await offsetOf(i);
@@ -454,10 +431,10 @@ describe('a crashed worker restarted after another worker of the job finished', 
   // "the last one" and finalizes the current processing-time window early; the restarted worker
   // then resumes its file inside that same window.
   it('resumes its file and loses no record to the window finalized meanwhile', async () => {
-    const db = join(dir, 'crash-then-finish.db');
+    const db = tmp.path('crash-then-finish.db');
     const job = 'crash-then-finish';
-    const big = join(dir, 'crash-big.txt');
-    const small = join(dir, 'crash-small.txt');
+    const big = tmp.path('crash-big.txt');
+    const small = tmp.path('crash-small.txt');
     const data = generateWordCorpus(seededRandom(0x2_0005), 6_000_000, 1000);
     await writeFile(big, data);
     await writeFile(small, 'x y z\n');
@@ -502,8 +479,8 @@ describe('a crashed worker restarted after another worker of the job finished', 
 
 describe('the same batch applied twice changes the state once', () => {
   it('replayed offsets: a consumed file adds nothing; two runs on the same file and --source count it once', async () => {
-    const db = join(dir, 'replay.db');
-    const file = join(dir, 'replay.txt');
+    const db = tmp.path('replay.db');
+    const file = tmp.path('replay.txt');
     const data = generateWordCorpus(seededRandom(0x3_0003), 3_000_000, 2000);
     await writeFile(file, data);
     const truth = wordCounts(data.toString('utf8'));
@@ -543,7 +520,7 @@ describe('the same batch applied twice changes the state once', () => {
   });
 
   it('the same dedupe ids sent by two processes at once: each id applied once, duplicates counted', async () => {
-    const db = join(dir, 'dedupe.db');
+    const db = tmp.path('dedupe.db');
     const job = 'dedupe';
     const random = seededRandom(0x3_0004);
     const keyOf = (id: number) => `k${(id * 7919) % 97}`;
@@ -566,8 +543,8 @@ describe('the same batch applied twice changes the state once', () => {
     const idsB = build(Array.from({ length: 3000 }, (_, i) => 200_000 + i));
     const text = (ids: number[]) => Buffer.from(ids.map((id) => `id-${id} ${keyOf(id)}\n`).join(''), 'utf8');
     const files = [text(idsA), text(idsB)];
-    await writeFile(join(dir, 'dedupe-a.txt'), files[0]!);
-    await writeFile(join(dir, 'dedupe-b.txt'), files[1]!);
+    await writeFile(tmp.path('dedupe-a.txt'), files[0]!);
+    await writeFile(tmp.path('dedupe-b.txt'), files[1]!);
     const unique = new Set([...idsA, ...idsB]);
     const truth = new Map<string, number>();
     for (const id of unique) truth.set(keyOf(id), (truth.get(keyOf(id)) ?? 0) + 1);
@@ -615,7 +592,7 @@ describe('the same batch applied twice changes the state once', () => {
 
 describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () => {
   it('is declared dead, rejoins, and neither publishes a duplicate nor changes a published window', async () => {
-    const db = join(dir, 'pause.db');
+    const db = tmp.path('pause.db');
     const job = 'pause';
     const common = ['count', '--db', db, '--job', job, '--window', '1s', '--worker-timeout', '1s', '--format', 'json'];
     // A commits every 400 ms (so what it read just before the pause is still uncommitted), B every 100 ms.
@@ -752,7 +729,7 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
 
 describe('event time across two workers', () => {
   it('a worker idle beyond --idle-timeout does not hold the other worker\'s windows', async () => {
-    const db = join(dir, 'event.db');
+    const db = tmp.path('event.db');
     const base = Date.UTC(2026, 0, 1);
     const def = ['--key', 'field=1', '--time', 'field=2', '--time-format', 'epoch-ms', '--window', '1s', '--commit-interval', '100ms', '--format', 'json'];
     // Job "idle": B has --idle-timeout. Job "hold" (the control): the same, without it.
@@ -856,10 +833,5 @@ describe('event time across two workers', () => {
 
 /** Counts of the first field of each line. */
 function sumLines(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const key = line.split(' ')[0]!;
-    if (key !== '') counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return counts;
+  return countKeys(text.split('\n').map((line) => line.split(' ')[0]!).filter((key) => key !== ''));
 }

@@ -9,28 +9,20 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, collect, killLeftoverChildren, makeTempDir, queryTotals, runCliOk, type CliResult } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv, collect, queryTotals, runCliOk, useTempDir, type CliResult } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('write-failures'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
+const tmp = useTempDir('write-failures');
 
 /** The script run inside the namespace: mount a tmpfs with options $1 on $2, then become the CLI. */
 const MOUNT_THEN_RUN = 'mount -t tmpfs -o "$1" none "$2" || exit 99; shift 2; exec "$@"';
 
 /** Runs statesync with a fresh tmpfs (mount options `options`) at `mountPoint`, seen only by this process. */
 function runWithMount(options: string, mountPoint: string, args: readonly string[], input = ''): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of Object.keys(env)) if (name.startsWith('STATESYNC_')) delete env[name];
   const child = spawn(
     'unshare',
     ['-rm', 'sh', '-c', MOUNT_THEN_RUN, 'sh', options, mountPoint, process.execPath, binPath, ...args],
-    { env, stdio: ['pipe', 'pipe', 'pipe'] },
+    { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
   ) as ChildProcessWithoutNullStreams;
   child.stdin.on('error', () => undefined);
   const done = collect(child);
@@ -42,10 +34,10 @@ describe('writes the system refuses: exit 1, one line naming the path and the ca
   let db: string;
   let ro: string;
   beforeAll(async () => {
-    db = join(dir, 'state.db');
-    ro = join(dir, 'ro');
+    db = tmp.path('state.db');
+    ro = tmp.path('ro');
     mkdirSync(ro);
-    const input = join(dir, 'in.txt');
+    const input = tmp.path('in.txt');
     await writeFile(input, 'a b a\n');
     await runCliOk(['count', input, '--db', db, '--window', '1d', '--quiet']);
   });
@@ -57,7 +49,7 @@ describe('writes the system refuses: exit 1, one line naming the path and the ca
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toBe('');
     // Nothing was left behind beside the database either, and the state is untouched.
-    expect(readdirSync(dir).filter((name) => name.startsWith('.statesync-export'))).toEqual([]);
+    expect(readdirSync(tmp.dir).filter((name) => name.startsWith('.statesync-export'))).toEqual([]);
     expect(await queryTotals(db)).toEqual(new Map([['a', 2], ['b', 1]]));
   });
 
@@ -77,9 +69,9 @@ describe('writes the system refuses: exit 1, one line naming the path and the ca
   });
 
   it('a database on a full disk', async () => {
-    const small = join(dir, 'small');
+    const small = tmp.path('small');
     mkdirSync(small);
-    const words = join(dir, 'many.txt');
+    const words = tmp.path('many.txt');
     let text = '';
     for (let i = 0; i < 20_000; i++) text += `key${i}\n`;
     await writeFile(words, text);
