@@ -431,7 +431,7 @@ describe('--connect', () => {
             const size = 1 + Math.floor(rnd() * 300);
             await write(socket, data.subarray(at, Math.min(data.length, at + size)));
             at += size;
-            if (rnd() < 0.2) await sleep(1);
+            if (rnd() < 0.2) await sleep(1); // the pace of a real server: some pieces arrive apart
           }
           socket.once('close', () => done());
           socket.end();

@@ -21,6 +21,7 @@ import {
   integrityCheck,
   parseJsonLines,
   peekDb,
+  processState,
   publishedWindows,
   queryTotals,
   runCli,
@@ -29,9 +30,11 @@ import {
   sleep,
   spawnCli,
   sumByKey,
+  textOf,
   total,
   useTempDir,
   waitFor,
+  waitUntilHandled,
   watchRows,
   wordCounts,
   wordsBefore,
@@ -180,6 +183,7 @@ describe('three workers counting a third of a corpus each', () => {
     // A follower of the publication log, from the start.
     const follower = spawnCli(['watch', '--db', db, '--follow', '--format', 'json', '--job', job]);
     const followed = collect(follower, 40_000);
+    const followedSoFar = textOf(follower.stdout);
 
     const feedStart = Date.now();
     await Promise.all(workers.map((w, i) => feedPaced(w, parts[i]!, { chunkBytes: 48 * 1024, everyMs: 35, end: true })));
@@ -242,8 +246,12 @@ describe('three workers counting a third of a corpus each', () => {
     expect(sortedRows(printed.flat())).toEqual(sortedRows(watched));
 
     // The follower saw the same log, in the same order, and stops on SIGINT with 130.
-    await waitFor('the follower to catch up', () => (follower.exitCode === null ? true : undefined));
-    await sleep(600); // at least two polls after the last publication
+    await waitFor(`the follower to print the ${watched.length} rows of the log`, () =>
+      follower.exitCode === null ? followedSoFar().split('\n').length > watched.length : 'exited',
+    );
+    // Two more polls (200 ms apart) with nothing new to publish: a follower that printed
+    // anything twice would show it now. The pause is the check.
+    await sleep(450);
     follower.kill('SIGINT');
     const f = await followed;
     expectExit(f, 130);
@@ -367,7 +375,7 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
         20_000,
         2,
       );
-      await sleep(jitter);
+      await sleep(jitter); // the seeded jitter is the point: the kill lands anywhere in the run's work
       for (let j = 0; j < 3; j++) {
         const s = slots[j]!;
         if (!s.completed && s.child.exitCode !== null) await reap(j, await s.done);
@@ -619,37 +627,37 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
         n++;
         send(b, 'b', `b${n % 13} shared${n % 5} shared${n % 7}\n`);
         if (feedA) send(a, 'a', `a${n % 11} shared${n % 5}\n`);
-        await sleep(40);
+        await sleep(40); // the feeding pace: steady input is the workload
       }
     })();
 
     await waitFor('two windows published', () => ((peekDb(db, (d) => d.prepare('SELECT COUNT(*) FROM results').pluck().get() as number) ?? 0) >= 2 ? true : undefined), 10_000);
 
     // Leave A with read but uncommitted records: right after one of its commits, send a probe
-    // line, let A read it, and stop A before its next commit. Retry (with a short, harmless
-    // stop) if a commit slipped in between.
+    // line, let A read and handle it, and stop A before its next commit. Retry (with a short,
+    // harmless stop) if a commit slipped in between.
     const probeWords = 200;
     const probe = `${Array.from({ length: probeWords }, () => 'probe').join(' ')}\n`;
     let stoppedAt = 0;
     for (let attempt = 0; ; attempt++) {
       expect(attempt, 'a probe left uncommitted in A').toBeLessThan(6);
       feedA = false;
-      await waitFor('A to commit all it was sent', () => (committedOffset(db, job, 'a') === written.a ? true : undefined), 5000, 2);
+      await waitFor('A to commit all it was sent', () => committedOffset(db, job, 'a') === written.a, 5000, 2);
       const before = bytesReadBy(a.pid!);
-      const wroteAt = Date.now();
       send(a, 'a', probe);
       await waitFor('A to read the probe', () => {
         const now = bytesReadBy(a.pid!);
-        return before === null || (now !== null && now - before >= probe.length) ? true : undefined;
+        return before === null || (now !== null && now - before >= probe.length);
       }, 2000, 2);
-      await sleep(Math.max(0, 60 - (Date.now() - wroteAt)));
+      // Its records are stamped with the time they are handled: stopped before that, they would
+      // land in a window after the pause and not be late.
+      await waitUntilHandled(a);
       a.kill('SIGSTOP');
       stoppedAt = Date.now();
-      await sleep(20);
+      await waitFor('A to be stopped', () => processState(a.pid!) === 'T' || processState(a.pid!) === null, 2000, 2);
       if (committedOffset(db, job, 'a')! < written.a) break;
       a.kill('SIGCONT'); // the probe got committed: count it as normal data and try again
       feedA = true;
-      await sleep(200);
     }
     expect(a.exitCode).toBeNull();
 
@@ -677,11 +685,15 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
     // A wakes up: fenced at its next commit, it rejoins under a new id.
     a.kill('SIGCONT');
     feedA = true;
-    await waitFor('A to rejoin as a new worker', () => {
-      const rows = workerRows(db)?.filter((w) => w.pid === a.pid);
-      return rows !== undefined && rows.some((w) => w.worker_id !== aOriginal.worker_id && w.state === 'running') ? true : undefined;
-    }, 5000, 20);
-    await sleep(1500); // both run together again for a while
+    const rejoined = await waitFor('A to rejoin as a new worker', () =>
+      workerRows(db)?.find((w) => w.pid === a.pid && w.worker_id !== aOriginal.worker_id && w.state === 'running'),
+    5000, 20);
+    // Both run together again: A commits under its new id, and a window is published after that.
+    const aResumedAt = committedOffset(db, job, 'a')!;
+    await waitFor('A to commit again and a window to be published after that', async () => {
+      if ((committedOffset(db, job, 'a') ?? 0) <= aResumedAt) return false;
+      return (await publishedWindows(db)).some((w) => w.finalized_at > rejoined.started_at);
+    }, 10_000, 20);
     feeding = false;
     await feeder;
     a.stdin.end();
@@ -767,7 +779,7 @@ describe('event time across two workers', () => {
         aIdle.stdin.write(line);
         aHold.stdin.write(line);
         i++;
-        await sleep(30);
+        await sleep(30); // the feeding pace: A's event time runs ahead of the wall clock
       }
     })();
 
