@@ -1,21 +1,28 @@
 /**
  * Shared helpers for the end-to-end tests: they spawn the real entry point
  * (bin/statesync.js over the bundled dist/statesync.mjs) as child processes, the way a
- * user's shell would, and read results back through the CLI itself.
+ * user's shell would, and read results back through the CLI itself. Every test
+ * file sets itself up with useTempDir, and waits with waitFor on a condition.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { cliEnv } from '../support/cli-env.js';
+import { bytesReadBy, waitUntilHandled } from '../support/proc.js';
+import { sleep, waitFor } from '../support/wait.js';
 
+// The general helpers live in test/support; end-to-end tests import them from here.
 export { cliEnv };
+export { seededRandom } from '../support/prng.js';
+export * from '../support/counts.js';
+export * from '../support/proc.js';
+export * from '../support/wait.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = join(repoRoot, 'bin', 'statesync.js');
@@ -160,127 +167,6 @@ export async function status(db: string): Promise<StatusJson> {
   return JSON.parse(stdout) as StatusJson;
 }
 
-/** The ground truth for the default word key: tokens between runs of ASCII whitespace, as awk splits fields. */
-export function wordCounts(text: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const word of text.split(/[ \t\n\r\v\f]+/)) {
-    if (word.length > 0) counts.set(word, (counts.get(word) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** Adds `from` to `into`, `times` over; zero times adds nothing (no key with a count of 0). */
-export function addCounts(into: Map<string, number>, from: ReadonlyMap<string, number>, times = 1): Map<string, number> {
-  if (times > 0) for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v * times);
-  return into;
-}
-
-/** Words in buf[0, end), split on the same ASCII whitespace as wordCounts. */
-export function wordsBefore(buf: Buffer, end: number): number {
-  let words = 0;
-  let inWord = false;
-  for (let i = 0; i < end; i++) {
-    const c = buf[i]!;
-    const space = c === 32 || (c >= 9 && c <= 13);
-    if (!space && !inWord) words++;
-    inWord = !space;
-  }
-  return words;
-}
-
-export function total(counts: ReadonlyMap<string, number>): number {
-  let sum = 0;
-  for (const n of counts.values()) sum += n;
-  return sum;
-}
-
-/** How many times each key occurs: the expected totals of `--key line` (or any key) over them. */
-export function countKeys(keys: Iterable<string>): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
-  return counts;
-}
-
-/** Human-readable differences between two count maps (at most `limit`), empty when equal. */
-export function countDifferences(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>, limit = 10): string[] {
-  const diffs: string[] = [];
-  for (const key of new Set([...expected.keys(), ...actual.keys()])) {
-    const a = actual.get(key);
-    const e = expected.get(key);
-    if (a !== e) diffs.push(`${JSON.stringify(key)}: got ${a ?? 'nothing'}, expected ${e ?? 'nothing'}`);
-    if (diffs.length >= limit) break;
-  }
-  return diffs;
-}
-
-/** Fails, listing the first differences, unless the two count maps are equal. */
-export function expectCounts(actual: ReadonlyMap<string, number>, expected: ReadonlyMap<string, number>): void {
-  const diffs = countDifferences(actual, expected, 20);
-  expect(diffs, diffs.join('\n')).toEqual([]);
-}
-
-export { seededRandom } from '../support/prng.js';
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** What a probe of waitFor answers: undefined, null or false for "not yet", anything else for "there it is". */
-export type Probed<T> = T | undefined | null | false;
-
-/**
- * Polls `probe` (sync or async) every `everyMs` until it answers something
- * other than undefined, null or false, and resolves with that; fails after
- * `timeoutMs` with an error that names `what` it waited for.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Probed<T> | Promise<Probed<T>>,
-  timeoutMs = 10_000,
-  everyMs = 10,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Resolves when the child has exited (at once if it has); fails after `timeoutMs` naming `what`. */
-export function waitForExit(child: { readonly exitCode: number | null; readonly signalCode: NodeJS.Signals | null }, what: string, timeoutMs = 10_000): Promise<true> {
-  return waitFor(what, () => child.exitCode !== null || child.signalCode !== null, timeoutMs);
-}
-
-/** Everything `stream` gives from now on, as text so far (for waiting on a line of stderr or stdout). */
-export function textOf(stream: NodeJS.ReadableStream): () => string {
-  const decoder = new StringDecoder('utf8');
-  let text = '';
-  stream.on('data', (b: Buffer | string) => (text += typeof b === 'string' ? b : decoder.write(b)));
-  return () => text;
-}
-
-/** Bytes a process has read through read(2) so far (pipes included), from /proc/PID/io; null if unavailable. */
-export function bytesReadBy(pid: number): number | null {
-  try {
-    const m = /^rchar:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** A field of /proc/PID/status in kB (VmHWM = peak resident set, VmRSS = current); null if unavailable. */
-export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
 /** The temporary directory of a test file or describe block (see useTempDir). */
 export interface TempDir {
   /** Its path: made in beforeAll, so read it inside tests and hooks only. */
@@ -357,45 +243,6 @@ export function committedOffset(db: string, job: string | null = null, source: s
         .pluck()
         .get({ job, source }) as number,
   );
-}
-
-/** The state letter of /proc/PID/stat (R running, S sleeping, T stopped, Z zombie...); null if unavailable. */
-export function processState(pid: number): string | null {
-  try {
-    // The command name, in parentheses, may hold spaces: the state follows its closing parenthesis.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
-/** Whether the main thread of a Node process is blocked in epoll_wait, its event loop idle (/proc/PID/wchan); null if unknown. */
-export function inEventLoopWait(pid: number): boolean | null {
-  try {
-    const wchan = readFileSync(`/proc/${pid}/wchan`, 'utf8').trim();
-    return wchan === '0' || wchan === '' ? null : wchan.includes('epoll');
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Waits until the child has handled all it read: its event loop is back to
- * waiting, seen twice 5 ms apart (a poll between two callbacks is not idle).
- * Where /proc does not tell, a short fixed pause stands in.
- */
-export async function waitUntilHandled(child: ChildProcessWithoutNullStreams): Promise<void> {
-  const pid = child.pid!;
-  if (inEventLoopWait(pid) === null) {
-    await sleep(50);
-    return;
-  }
-  await waitFor('the child to handle what it read and wait in its event loop again', async () => {
-    if (inEventLoopWait(pid) !== true) return false;
-    await sleep(5);
-    return inEventLoopWait(pid) === true;
-  }, 10_000, 2);
 }
 
 /**
@@ -531,112 +378,9 @@ export async function feedPaced(
   if (options.end === true) child.stdin.end();
 }
 
-/**
- * A word corpus of about `targetBytes`: lines of 1-12 words drawn from a
- * vocabulary of `vocabulary` words (some with multi-byte UTF-8), separated
- * by ASCII blanks; some CRLF line ends, some empty lines.
- */
-export function generateWordCorpus(random: () => number, targetBytes: number, vocabulary: number): Buffer {
-  const flavours = ['', 'é', '日本', '😀', 'Ωμ', 'e\u0301', "'s", '-x'];
-  const words: string[] = [];
-  for (let i = 0; i < vocabulary; i++) {
-    const base = `v${i.toString(36)}`;
-    words.push(i % 5 === 0 ? `${base}${flavours[(i / 5) % flavours.length]}` : base);
-  }
-  const separators = [' ', ' ', ' ', '\t', '  '];
-  const lines: string[] = [];
-  let bytes = 0;
-  while (bytes < targetBytes) {
-    let line = '';
-    if (random() >= 0.01) {
-      const n = 1 + Math.floor(random() * 12);
-      for (let i = 0; i < n; i++) {
-        if (i > 0) line += separators[Math.floor(random() * separators.length)]!;
-        line += words[Math.floor(random() * words.length)]!;
-      }
-    }
-    line += random() < 0.1 ? '\r\n' : '\n';
-    lines.push(line);
-    bytes += Buffer.byteLength(line);
-  }
-  return Buffer.from(lines.join(''), 'utf8');
-}
-
 // ---------------------------------------------------------------------------
 // Network and live inputs (network.test.ts, follow.test.ts)
 // ---------------------------------------------------------------------------
-
-/** A TCP port that was free a moment ago: bound on 127.0.0.1 port 0, then released. */
-export async function freeTcpPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Local addresses of the sockets listening on TCP `port`, from /proc/net/tcp and tcp6 (e.g. `127.0.0.1`, `0.0.0.0`, `::`, `::1`). */
-export function tcpListenAddresses(port: number): string[] {
-  const found: string[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 4 || cols[3] !== '0A') continue; // 0A = LISTEN
-      const [hexAddress, hexPort] = cols[1]!.split(':') as [string, string];
-      if (parseInt(hexPort, 16) !== port) continue;
-      found.push(decodeProcAddress(hexAddress));
-    }
-  }
-  return found;
-}
-
-/** /proc/net/tcp* addresses are 32-bit words in host (little-endian) order. */
-function decodeProcAddress(hex: string): string {
-  const bytes: number[] = [];
-  for (let w = 0; w < hex.length; w += 8) {
-    const word = hex.slice(w, w + 8);
-    for (let b = 6; b >= 0; b -= 2) bytes.push(parseInt(word.slice(b, b + 2), 16));
-  }
-  if (bytes.length === 4) return bytes.join('.');
-  if (bytes.every((b) => b === 0)) return '::';
-  if (bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1) return '::1';
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(':');
-}
-
-/** A first non-internal IPv4 address of this machine, or null when it has none. */
-export async function externalIPv4(): Promise<string | null> {
-  const { networkInterfaces } = await import('node:os');
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) if (info.family === 'IPv4' && !info.internal) return info.address;
-  }
-  return null;
-}
-
-/** Per-key totals summed over all windows of `tsv` output (keys unescaped: \t, \n, \\). */
-export function tsvTotals(text: string): Map<string, number> {
-  const totals = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line.length === 0) continue;
-    const cols = line.split('\t');
-    if (cols.length !== 4) throw new Error(`not a 4-column tsv row: ${JSON.stringify(line.slice(0, 200))}`);
-    const key = cols[2]!.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
-    totals.set(key, (totals.get(key) ?? 0) + Number(cols[3]));
-  }
-  return totals;
-}
 
 /** A source row of `status --format json` with the network fields. */
 export interface SourceStatusJson {
