@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStreamOptions } from '../../src/cli/options.js';
 import type { WindowResult } from '../../src/model.js';
-import { StreamJob } from '../../src/pipeline.js';
+import { StreamJob } from '../../src/pipeline/stream-job.js';
 import type { Liveness, StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
 import { clockStartingAt } from '../../src/windows/tumbling.js';

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import type { StreamConfig } from '../../config.js';
 import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
-import { StreamJob } from '../../pipeline.js';
+import { StreamJob } from '../../pipeline/stream-job.js';
 import { formatReject } from '../../sinks/rejects.js';
 import { openStore } from '../../state/open.js';
 import type { Liveness } from '../../state/port.js';
