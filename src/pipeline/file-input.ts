@@ -146,8 +146,9 @@ export async function readFileSource(source: Source, host: FileHost): Promise<vo
       else host.stop.fail(err);
     };
     if (!(await pumpLane(chunks, take, host, readFailed))) return;
-    if (host.ops.busy) await host.ops.idle();
-    if (!host.stop.failed) endOfInput(source, framer, cursor, host);
+    await host.ops.whenIdle(() => {
+      if (!host.stop.failed) endOfInput(source, framer, cursor, host);
+    });
   } finally {
     release();
     source.stop();

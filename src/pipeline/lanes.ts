@@ -40,8 +40,9 @@ export async function pumpLane(
         return false;
       }
       if (next.done === true) return true;
-      if (host.ops.busy) await host.ops.idle();
-      take(next.value);
+      const chunk = next.value;
+      if (host.ops.busy) await host.ops.whenIdle(() => take(chunk));
+      else take(chunk);
       if (host.stop.stopped) return true;
       if (host.due()) await host.catchUp();
     }

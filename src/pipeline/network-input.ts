@@ -39,7 +39,8 @@ async function readConnection(connection: Connection, cursor: SourceCursor, host
     cursor.toOffset += chunk.length;
   };
   if (!(await pumpLane(connection.chunks, take, host, (err) => host.stop.fail(err)))) return;
-  if (host.ops.busy) await host.ops.idle();
   // A clean close ends the last line even without a newline; a reset drops it.
-  if (connection.closedCleanly()) framer.end();
+  await host.ops.whenIdle(() => {
+    if (connection.closedCleanly()) framer.end();
+  });
 }

@@ -26,8 +26,13 @@ export class OneInFlight {
     return running;
   }
 
-  /** Resolves once no operation is in flight. */
-  async idle(): Promise<void> {
+  /**
+   * Runs `action` (synchronous) once no operation is in flight, in the same
+   * turn as that check, so no operation starts in between: what it changes
+   * (tables, counters) no batch in flight sees half-done. Resolves after it.
+   */
+  async whenIdle(action?: () => void): Promise<void> {
     while (this.current !== null) await this.current;
+    action?.();
   }
 }

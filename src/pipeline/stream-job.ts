@@ -198,7 +198,7 @@ export class StreamJob {
       for (const n of network) n.stop();
       await Promise.all(readers);
       clearInterval(timer);
-      await this.ops.idle();
+      await this.ops.whenIdle();
       this.stopper.throwIfFailed();
       await this.committer.commit();
       // End of input (or a clean stop): this worker holds nothing open any more. What no
