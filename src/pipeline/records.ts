@@ -1,12 +1,15 @@
+import type { StreamConfig } from '../config.js';
 import { LineFramer, type RejectReason } from '../records/framer.js';
-import type { ParsedRecord, RecordReader } from '../records/record-reader.js';
+import { makeRecordReader, type ParsedRecord, type RecordReader } from '../records/record-reader.js';
 import { countWords, type WordTally } from '../records/words.js';
-import type { PartialTable } from '../reducers/partial-table.js';
-import type { WordCountTable } from '../reducers/word-count-table.js';
+import { PartialTable } from '../reducers/partial-table.js';
+import type { Reducer } from '../reducers/reducers.js';
+import type { WindowTable } from '../reducers/window-table.js';
+import { WordCountTable } from '../reducers/word-count-table.js';
 import type { Clock } from '../windows/tumbling.js';
 import type { RunCounters } from './counters.js';
 import type { DedupeBuffer } from './dedupe-buffer.js';
-import type { OpenWindows } from './open-windows.js';
+import { OpenWindows } from './open-windows.js';
 import type { SourceCursor } from './source-cursors.js';
 import type { WindowClock } from './window-clock.js';
 
@@ -18,6 +21,41 @@ export interface LineSink {
 
 /** Receives each rejected line (--reject-output): its source's label, where it starts, and its content. */
 export type RejectOutput = (reason: RejectReason, source: string, offset: number, line: Buffer | string) => void;
+
+/** What turning lines into records needs from the run. */
+export interface RecordParts {
+  readonly clock: WindowClock;
+  readonly wall: Clock;
+  readonly counters: RunCounters;
+  readonly dedupe: DedupeBuffer | null;
+  readonly late?: ((line: string) => void) | undefined;
+  readonly reject?: RejectOutput | undefined;
+}
+
+/**
+ * The job's line sink and the open windows it fills, of the table kind it
+ * needs: a plain word count counts bytes into WordCountTables; everything
+ * else goes into PartialTables.
+ */
+export function recordsOf(
+  config: StreamConfig,
+  reducer: Reducer,
+  parts: RecordParts,
+): { readonly sink: LineSink; readonly windows: OpenWindows<WindowTable> } {
+  const { clock, wall, counters } = parts;
+  const opened = (start: number) => clock.windowOpened(start);
+  const { key } = config;
+  if (key.kind === 'word' && !config.ignoreCase && config.reduction === 'count') {
+    const windows = new OpenWindows(config.windowMs, () => new WordCountTable(), opened);
+    return { sink: new WordBytes(windows, clock, wall, counters), windows };
+  }
+  const windows = new OpenWindows(config.windowMs, () => new PartialTable(reducer.needsValue), opened);
+  if (key.kind === 'word') return { sink: new TextWords(config.ignoreCase, windows, clock, wall, counters), windows };
+  const { delimiter, value, time, timeFormat } = config;
+  const reader = makeRecordReader({ key, delimiter, value, time, timeFormat, id: config.dedupe });
+  const options = { reader, ignoreCase: config.ignoreCase, withValues: reducer.needsValue, late: parts.late, reject: parts.reject };
+  return { sink: new TextRecords(options, windows, clock, wall, counters, parts.dedupe), windows };
+}
 
 /** A framer feeding `sink`, counting what it rejects. */
 export function framerFor(

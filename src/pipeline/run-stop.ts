@@ -12,6 +12,7 @@ export type StopReason = 'SIGINT' | 'SIGTERM' | 'EPIPE' | 'bad input' | 'failure
  */
 export class RunStop {
   private readonly controller = new AbortController();
+  private why: StopReason | null = null;
   private failure: { readonly error: unknown } | null = null;
 
   get signal(): AbortSignal {
@@ -24,7 +25,7 @@ export class RunStop {
 
   /** The first reason given, or null while running. */
   get reason(): StopReason | null {
-    return this.stopped ? (this.controller.signal.reason as StopReason) : null;
+    return this.why;
   }
 
   get failed(): boolean {
@@ -32,7 +33,9 @@ export class RunStop {
   }
 
   stop(reason: StopReason): void {
-    if (!this.stopped) this.controller.abort(reason);
+    if (this.why !== null) return;
+    this.why = reason;
+    this.controller.abort(reason);
   }
 
   /** Stops the run because of `error` (the first one is kept). */

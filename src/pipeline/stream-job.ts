@@ -2,12 +2,8 @@ import type { StreamConfig } from '../config.js';
 import type { StatesyncError } from '../errors.js';
 import type { WindowResult } from '../model.js';
 import type { RejectReason } from '../records/framer.js';
-import { makeRecordReader } from '../records/record-reader.js';
-import { PartialTable } from '../reducers/partial-table.js';
 import { reducerFor } from '../reducers/reducers.js';
 import { summarizerFor } from '../reducers/summarize.js';
-import type { WindowTable } from '../reducers/window-table.js';
-import { WordCountTable } from '../reducers/word-count-table.js';
 import { connectSource, listenSource } from '../sources/tcp.js';
 import type { Liveness, StateStore } from '../state/port.js';
 import type { Clock } from '../windows/tumbling.js';
@@ -19,8 +15,7 @@ import { openInputs, readFileSource, type FileHost } from './file-input.js';
 import { Finalizer } from './finalizer.js';
 import { readNetworkSource } from './network-input.js';
 import { OneInFlight } from './one-in-flight.js';
-import { OpenWindows } from './open-windows.js';
-import { framerFor, TextRecords, TextWords, WordBytes, type LineSink, type RejectOutput } from './records.js';
+import { framerFor, recordsOf, type LineSink, type RejectOutput } from './records.js';
 import { RunStop, type StopReason } from './run-stop.js';
 import { SourceCursors } from './source-cursors.js';
 import { WindowClock } from './window-clock.js';
@@ -80,7 +75,6 @@ export class StreamJob {
   private readonly counters = new RunCounters();
   private readonly cursors = new SourceCursors();
   private readonly clock: WindowClock;
-  private readonly windows: OpenWindows<WindowTable>;
   private readonly sink: LineSink;
   private readonly committer: Committer;
   private readonly finalizer: Finalizer;
@@ -102,26 +96,17 @@ export class StreamJob {
       },
       deps.clock.now(),
     );
-    const opened = (start: number) => this.clock.windowOpened(start);
     const dedupe = config.dedupe === null ? null : new DedupeBuffer(reducer.needsValue, config.windowMs, config.dedupeTtlMs);
-    const { key } = config;
-    if (key.kind === 'word' && !config.ignoreCase && config.reduction === 'count') {
-      const windows = new OpenWindows(config.windowMs, () => new WordCountTable(), opened);
-      this.sink = new WordBytes(windows, this.clock, deps.clock, this.counters);
-      this.windows = windows;
-    } else {
-      const windows = new OpenWindows(config.windowMs, () => new PartialTable(reducer.needsValue), opened);
-      this.windows = windows;
-      if (key.kind === 'word') {
-        this.sink = new TextWords(config.ignoreCase, windows, this.clock, deps.clock, this.counters);
-      } else {
-        const { delimiter, value, time, timeFormat } = config;
-        const reader = makeRecordReader({ key, delimiter, value, time, timeFormat, id: config.dedupe });
-        const options = { reader, ignoreCase: config.ignoreCase, withValues: reducer.needsValue, late: deps.late, reject: deps.reject };
-        this.sink = new TextRecords(options, windows, this.clock, deps.clock, this.counters, dedupe);
-      }
-    }
-    const { windows, clock, cursors, counters } = this;
+    const { sink, windows } = recordsOf(config, reducer, {
+      clock: this.clock,
+      wall: deps.clock,
+      counters: this.counters,
+      dedupe,
+      late: deps.late,
+      reject: deps.reject,
+    });
+    this.sink = sink;
+    const { clock, cursors, counters } = this;
     this.committer = new Committer(
       { job: config.job, definition: jobDefinition(config), retainMs: config.retainMs, pid: deps.pid, host: deps.liveness.host },
       deps.store,
@@ -193,9 +178,8 @@ export class StreamJob {
           await readFileSource(source, host);
         }
       }
-      // Network inputs never end by themselves: run until a stop.
+      // Network inputs never end by themselves: they run until a stop, which stops them.
       if (network.length > 0) await this.stopper.whenStopped();
-      for (const n of network) n.stop();
       await Promise.all(readers);
       clearInterval(timer);
       await this.ops.whenIdle();
