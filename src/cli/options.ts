@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../config.js';
+import { DEFAULT_LATENESS_MS } from '../defaults.js';
 import { parseEndpoint } from '../sources/tcp.js';
 import { UsageError } from '../errors.js';
 import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
@@ -123,7 +124,7 @@ export function parseStreamOptions(
     value: raw.value === undefined ? null : parseFieldSpec(raw.value, '--value'),
     time: timeSpec === undefined ? null : parseFieldSpec(timeSpec, '--time'),
     timeFormat: parseTimeFormat(raw.timeFormat ?? 'auto'),
-    latenessMs: raw.lateness === undefined ? 0 : parseDuration(raw.lateness, '--lateness', true),
+    latenessMs: raw.lateness === undefined ? DEFAULT_LATENESS_MS : parseDuration(raw.lateness, '--lateness', true),
     idleTimeoutMs: raw.idleTimeout === undefined ? null : parseDuration(raw.idleTimeout, '--idle-timeout'),
     lateOutput: raw.lateOutput ?? null,
     rejectOutput: raw.rejectOutput ?? null,

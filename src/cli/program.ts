@@ -1,7 +1,17 @@
 import { createRequire } from 'node:module';
 import { Command, Option } from 'commander';
 import type { StreamConfig } from '../config.js';
-import { DEFAULT_RETAIN_MS, DEFAULT_WORKER_TIMEOUT_MS } from '../defaults.js';
+import {
+  DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_DEDUPE_TTL_MS,
+  DEFAULT_LATENESS_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_LINE_BYTES,
+  DEFAULT_RETAIN_MS,
+  DEFAULT_WINDOW_MS,
+  DEFAULT_WORKER_TIMEOUT_MS,
+  WATCH_POLL_MS,
+} from '../defaults.js';
 import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { formatDuration, parseDuration } from '../windows/duration.js';
@@ -100,7 +110,7 @@ export function buildProgram(io: ProgramIO): Command {
           job: raw.job ?? null,
           fromSeq: parsePositiveInt(raw.from, '--from'),
           follow: raw.follow === true,
-          pollMs: 200,
+          pollMs: WATCH_POLL_MS,
           output: parseOutputOptions(raw, io.terminal),
         }),
       );
@@ -233,25 +243,28 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('-i, --ignore-case', 'fold keys to lower case');
   if (name !== 'count') command.option('-v, --value <spec>', 'the number to reduce: field=N | json=PATH | regex=RE');
   command
-    .option('-w, --window <duration>', 'tumbling window size: 250ms, 5s, 1m, 1h30m, 1d', '5s')
+    .option('-w, --window <duration>', 'tumbling window size: 250ms, 5s, 1m, 1h30m, 1d', formatDuration(DEFAULT_WINDOW_MS))
     .option('-t, --time <spec>', 'event time from field=N | json=PATH | regex=RE (default: processing time)')
     .option('--time-format <format>', 'auto | epoch-s | epoch-ms | iso8601 (default: auto)')
-    .option('--lateness <duration>', 'event time: how far behind the newest event a record may arrive (default: 0s)')
+    .option(
+      '--lateness <duration>',
+      `event time: how far behind the newest event a record may arrive (default: ${formatDuration(DEFAULT_LATENESS_MS)})`,
+    )
     .option('--idle-timeout <duration>', 'event time: after this long without input the watermark follows the clock')
     .option('--late-output <file>', 'event time: append the lines of late records to FILE')
     .option('--db <file>', 'SQLite database for durable state (default: $STATESYNC_DB, else in memory)')
     .option('--job <name>', 'job name; several jobs can share one database', 'default')
     .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
-    .option('--commit-interval <duration>', 'how often partial results are committed', '1s')
+    .option('--commit-interval <duration>', 'how often partial results are committed', formatDuration(DEFAULT_COMMIT_INTERVAL_MS))
     .option('--follow', 'keep reading FILEs as they grow, across rotation and truncation (like tail -F)')
     .option('--listen <[host:]port>', 'accept lines from TCP clients (host defaults to 127.0.0.1; port 0 takes a free one)')
     .option('--connect <host:port>', 'read lines from a TCP server, reconnecting when it goes away')
-    .option('--max-connections <n>', 'with --listen: refuse clients beyond this many', '256')
+    .option('--max-connections <n>', 'with --listen: refuse clients beyond this many', String(DEFAULT_MAX_CONNECTIONS))
     .option('--dedupe <spec>', 'skip records whose id (field=N | json=PATH | regex=RE) was already applied')
-    .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', '1h')
+    .option('--dedupe-ttl <duration>', 'how long applied ids are remembered', formatDuration(DEFAULT_DEDUPE_TTL_MS))
     .option('--worker-timeout <duration>', 'a worker without a heartbeat this long is dead to the others', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
     .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
-    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(1024 * 1024))
+    .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(DEFAULT_MAX_LINE_BYTES))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)

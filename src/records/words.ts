@@ -11,8 +11,9 @@ export interface WordTally {
 
 /**
  * Counts every run of non-whitespace (ASCII space, tab, CR, LF, VT, FF) in
- * text into `counter`, as awk splits fields, and returns how many it found.
- * One monomorphic call per word and no allocation beyond the word itself.
+ * text into `counter`, as awk splits fields, and adds how many words and
+ * lines it found to `tally`. One monomorphic call per word and no allocation
+ * beyond the word itself.
  */
 export function countWords(text: string, counter: KeyCounter, tally: WordTally): void {
   const n = text.length;

@@ -1,11 +1,13 @@
+import type { DeltaColumns } from '../model.js';
 import { twoSumAdd, type PartialAggregate } from './reducers.js';
+import type { WindowTable } from './window-table.js';
 
 /**
  * Key -> partial aggregate, stored column-wise in typed arrays so the hot path
  * does one Map lookup per record and allocates nothing for keys already seen.
  * Counting-only tables skip the sum/min/max columns entirely.
  */
-export class PartialTable {
+export class PartialTable implements WindowTable, DeltaColumns {
   readonly withValues: boolean;
   private readonly slots = new Map<string, number>();
   private keyList: string[] = [];
@@ -83,6 +85,19 @@ export class PartialTable {
       if (min < this.mins![slot]!) this.mins![slot] = min;
       if (max > this.maxs![slot]!) this.maxs![slot] = max;
     }
+  }
+
+  /** The whole table is the delta: it is committed once, then dropped. */
+  unsettled(): DeltaColumns {
+    return this;
+  }
+
+  settle(): boolean {
+    return false;
+  }
+
+  settledTotals(): null {
+    return null;
   }
 
   partialAt(slot: number): PartialAggregate {

@@ -11,49 +11,26 @@ export type ReductionName = 'count' | 'sum' | 'min' | 'max' | 'avg';
 export const REDUCTION_NAMES: readonly ReductionName[] = ['count', 'sum', 'min', 'max', 'avg'];
 
 export interface PartialAggregate {
-  count: number;
-  sum: number;
+  readonly count: number;
+  readonly sum: number;
   /** Rounding error of `sum`: the exact sum is sum + sumLow. */
-  sumLow: number;
-  min: number;
-  max: number;
+  readonly sumLow: number;
+  readonly min: number;
+  readonly max: number;
 }
 
 export type ResultValue = number | bigint;
 
+/**
+ * A reduction: which partials it needs and what a key's merged partial
+ * comes out as. The arithmetic of partials (add a value, merge partials) is
+ * PartialTable's, the one place records and deltas are combined.
+ */
 export interface Reducer {
   readonly name: ReductionName;
   /** Whether records carry a numeric value (everything but count). */
   readonly needsValue: boolean;
-  init(): PartialAggregate;
-  add(partial: PartialAggregate, value: number): void;
-  merge(into: PartialAggregate, from: PartialAggregate): void;
   result(partial: PartialAggregate): ResultValue;
-}
-
-function init(): PartialAggregate {
-  return { count: 0, sum: 0, sumLow: 0, min: Infinity, max: -Infinity };
-}
-
-function add(p: PartialAggregate, value: number): void {
-  p.count += 1;
-  addToSum(p, value, 0);
-  if (value < p.min) p.min = value;
-  if (value > p.max) p.max = value;
-}
-
-function merge(into: PartialAggregate, from: PartialAggregate): void {
-  into.count += from.count;
-  addToSum(into, from.sum, from.sumLow);
-  if (from.min < into.min) into.min = from.min;
-  if (from.max > into.max) into.max = from.max;
-}
-
-/** Adds hi + lo to the double-double p.sum + p.sumLow (Knuth's TwoSum, then renormalized). */
-function addToSum(p: PartialAggregate, hi: number, lo: number): void {
-  const [sum, low] = twoSumAdd(p.sum, p.sumLow, hi, lo);
-  p.sum = sum;
-  p.sumLow = low;
 }
 
 const pair: [number, number] = [0, 0];
@@ -79,7 +56,7 @@ export function exactSum(hi: number, lo: number): ResultValue {
 }
 
 function reducer(name: ReductionName, result: (p: PartialAggregate) => ResultValue): Reducer {
-  return { name, needsValue: name !== 'count', init, add, merge, result };
+  return { name, needsValue: name !== 'count', result };
 }
 
 const REDUCERS: Readonly<Record<ReductionName, Reducer>> = {

@@ -1,5 +1,6 @@
 import type { DeltaColumns, ResultRow } from '../model.js';
 import type { WordTally } from '../records/words.js';
+import type { WindowTable } from './window-table.js';
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
@@ -25,7 +26,7 @@ const EMPTY = 0;
  * `settle()` zeroes the counts after a commit but keeps the keys, so the next
  * commit writes only the keys that moved and no key is inserted again.
  */
-export class WordCountTable {
+export class WordCountTable implements WindowTable {
   /** Record unit + 1 per slot; 0 marks an empty slot. */
   private slots: Int32Array;
   private slotMask: number;
@@ -186,9 +187,9 @@ export class WordCountTable {
 
   /**
    * Once the counts are committed: adds them to the keys' totals and zeroes
-   * them.
+   * them. The table stays, so the next commit sends only the keys that move.
    */
-  settle(): void {
+  settle(): true {
     if (this.totals === null || this.totals.length < this.entries) {
       const totals = new Float64Array(Math.max(this.entries, 2 * (this.totals?.length ?? 0)));
       if (this.totals !== null) totals.set(this.totals);
@@ -203,6 +204,7 @@ export class WordCountTable {
         f64[unit] = 0;
       }
     }
+    return true;
   }
 
   /** Whether every count has been settled (nothing counted since the last settle). */
@@ -210,6 +212,10 @@ export class WordCountTable {
     const f64 = this.arenaF64;
     for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) if (f64[unit] !== 0) return false;
     return true;
+  }
+
+  settledTotals(): WordCountTable | null {
+    return this.isSettled() ? this : null;
   }
 
   /**

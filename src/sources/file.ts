@@ -2,9 +2,8 @@ import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { RuntimeFailure, UsageError } from '../errors.js';
 import { gunzip, isGzip } from './gzip.js';
-import type { Source } from './source.js';
+import { READ_CHUNK_BYTES, type Source } from './source.js';
 
-const CHUNK_BYTES = 1 << 20;
 const FOLLOW_POLL_MS = 200;
 
 /**
@@ -69,10 +68,10 @@ export async function openFileSource(path: string, sourceOverride: string | null
       let current = identity;
       try {
         // One buffer, reused: consumers handle each chunk synchronously before asking for the next.
-        const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+        const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
         let position = offset;
         if (!regular) {
-          const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+          const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, null);
           const first = buffer.subarray(0, bytesRead);
           if (isGzip(first)) {
             const next = () => readPiece(handle, buffer, null, () => stopped);
@@ -84,7 +83,7 @@ export async function openFileSource(path: string, sourceOverride: string | null
           else if (!follow) return;
         }
         while (!stopped) {
-          const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, regular ? position : null);
+          const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, regular ? position : null);
           if (bytesRead > 0) {
             position += bytesRead;
             yield buffer.subarray(0, bytesRead);
@@ -108,7 +107,7 @@ export async function openFileSource(path: string, sourceOverride: string | null
             // Rotation: lines may have reached the old file since the last read; finish it first
             // (as tail -F does), then go on with the new one from its start.
             for (;;) {
-              const rest = await handle.read(buffer, 0, CHUNK_BYTES, position);
+              const rest = await handle.read(buffer, 0, READ_CHUNK_BYTES, position);
               if (rest.bytesRead === 0) break;
               position += rest.bytesRead;
               yield buffer.subarray(0, rest.bytesRead);
@@ -159,7 +158,7 @@ async function* gunzipFile(
   stopped: () => boolean,
   onRestart: () => void,
 ): AsyncGenerator<Buffer> {
-  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
   for (let from = offset; ; from = 0) {
     const handle = await openHandle(real, path);
     try {

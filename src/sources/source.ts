@@ -1,3 +1,6 @@
+/** How much one read of a file or stdin takes at most: a chunk handed to the framer. */
+export const READ_CHUNK_BYTES = 1 << 20;
+
 /** A byte stream with a stable identity, readable from a given byte offset. */
 export interface Source {
   /** Stable id under which offsets are committed. */

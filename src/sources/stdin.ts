@@ -2,9 +2,8 @@ import { fstatSync, read } from 'node:fs';
 import { Socket } from 'node:net';
 import { isatty, ReadStream } from 'node:tty';
 import { gunzip, isGzip } from './gzip.js';
-import type { Source } from './source.js';
+import { READ_CHUNK_BYTES, type Source } from './source.js';
 
-const CHUNK_BYTES = 1 << 20;
 const STDIN_FD = 0;
 
 /**
@@ -38,7 +37,7 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
       wake?.();
     },
     async *read(offset: number) {
-      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
       const regularFile = isRegularFile();
       const typed = !regularFile && isatty(STDIN_FD);
       const reader = regularFile ? fileReader(buffer) : typed ? terminalReader(buffer) : streamReader(buffer);

@@ -18,11 +18,25 @@ import { intBelow, seededRandom } from '../support/prng.js';
 /** The summarizer's rows in display order (the summarizer itself leaves them unordered). */
 const orderedSummary = (reducer: Reducer) => (parts: readonly DeltaColumns[]) => orderRows(summarizerFor(reducer)(parts).rows());
 
+/** The partial of no records: what a worker with nothing for a key contributes. */
+const EMPTY: PartialAggregate = { count: 0, sum: 0, sumLow: 0, min: Infinity, max: -Infinity };
+
+/** One key's partial of `values`, added as the pipeline adds records (PartialTable.addValue). */
+function partialOf(values: readonly number[]): PartialAggregate {
+  const table = new PartialTable(true, 1);
+  for (const v of values) table.addValue('k', v);
+  return table.size === 0 ? EMPTY : table.partialAt(0);
+}
+
+/** Partials merged as a finalization merges deltas (PartialTable.mergePartial), in the order given. */
+function mergeAll(parts: readonly PartialAggregate[]): PartialAggregate {
+  const table = new PartialTable(true, 1);
+  for (const p of parts) table.mergePartial('k', p.count, p.sum, p.sumLow, p.min, p.max);
+  return table.size === 0 ? EMPTY : table.partialAt(0);
+}
+
 function reduceAll(name: ReductionName, values: readonly number[]): ResultValue {
-  const reducer = reducerFor(name);
-  const p = reducer.init();
-  for (const v of values) reducer.add(p, v);
-  return reducer.result(p);
+  return reducerFor(name).result(partialOf(values));
 }
 
 /** A result that must be a plain number (everything but an integer sum beyond 2^53). */
@@ -33,7 +47,7 @@ function num(value: ResultValue): number {
 
 const VALUES = [3, -1.5, 10, 0, 2.25, 10, -7];
 
-describe('reducers: init / add / result', () => {
+describe('reducers: a partial of values, and its result', () => {
   it('knows exactly the five reductions', () => {
     expect([...REDUCTION_NAMES].sort()).toEqual(['avg', 'count', 'max', 'min', 'sum']);
     for (const name of REDUCTION_NAMES) expect(reducerFor(name).name).toBe(name);
@@ -53,14 +67,11 @@ describe('reducers: init / add / result', () => {
     expect(reduceAll(name, VALUES)).toBe(expected);
   });
 
-  it('init is the identity of merge and gives fresh objects', () => {
-    const reducer = reducerFor('sum');
-    const a = reducer.init();
-    const b = reducer.init();
-    expect(a).not.toBe(b);
-    expect(a).toEqual({ count: 0, sum: 0, sumLow: 0, min: Infinity, max: -Infinity });
-    reducer.add(a, 5);
-    expect(b).toEqual({ count: 0, sum: 0, sumLow: 0, min: Infinity, max: -Infinity });
+  it('the empty partial is the identity of merge', () => {
+    const five = partialOf([5]);
+    expect(mergeAll([EMPTY, five])).toEqual(five);
+    expect(mergeAll([five, EMPTY])).toEqual(five);
+    expect(partialOf([])).toEqual(EMPTY);
   });
 
   it('a single value is its own sum, min, max and avg', () => {
@@ -97,32 +108,19 @@ describe('reducers: merge of partials equals reducing everything at once', () =>
       // Integers times a power of two keep sums exact whatever the order, so the comparison can be exact.
       const values = Array.from({ length: 1 + intBelow(random, 60) }, () => (intBelow(random, 2001) - 1000) / 4);
       const parts: PartialAggregate[] = [];
-      let current = reducer.init();
+      let current: number[] = [];
       for (const v of values) {
-        reducer.add(current, v);
+        current.push(v);
         if (random() < 0.3) {
-          parts.push(current);
-          current = reducer.init();
+          parts.push(partialOf(current));
+          current = [];
         }
       }
-      parts.push(current);
+      parts.push(partialOf(current));
       // Some empty partials too, as a worker with nothing for the key would send.
-      parts.splice(intBelow(random, parts.length + 1), 0, reducer.init());
-      const merged = reducer.init();
-      for (const p of parts) reducer.merge(merged, p);
-      expect(reducer.result(merged)).toBe(reduceAll(name, values));
+      parts.splice(intBelow(random, parts.length + 1), 0, EMPTY);
+      expect(reducer.result(mergeAll(parts))).toBe(reduceAll(name, values));
     }
-  });
-
-  it('merge leaves the source partial unchanged', () => {
-    const reducer = reducerFor('max');
-    const from = reducer.init();
-    reducer.add(from, 4);
-    const into = reducer.init();
-    reducer.add(into, 9);
-    reducer.merge(into, from);
-    expect(from).toEqual({ count: 1, sum: 4, sumLow: 0, min: 4, max: 4 });
-    expect(into).toEqual({ count: 2, sum: 13, sumLow: 0, min: 4, max: 9 });
   });
 });
 
@@ -415,15 +413,15 @@ describe('double-double sums: sum, avg and merge stay exact past 2^53', () => {
       const values = Array.from({ length: 1 + intBelow(random, 400) }, () => randomSafeInteger(random));
       const expected = bigSum(values);
       const parts: PartialAggregate[] = [];
-      let current = reducer.init();
+      let current: number[] = [];
       for (const v of values) {
-        reducer.add(current, v);
+        current.push(v);
         if (random() < 0.2) {
-          parts.push(current);
-          current = reducer.init();
+          parts.push(partialOf(current));
+          current = [];
         }
       }
-      parts.push(current);
+      parts.push(partialOf(current));
       for (let order = 0; order < 5; order++) {
         const shuffled = [...parts];
         for (let i = shuffled.length - 1; i > 0; i--) {
@@ -431,18 +429,11 @@ describe('double-double sums: sum, avg and merge stay exact past 2^53', () => {
           [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
         }
         // Merge left to right, and also as a tree of merged merges (how workers' deltas combine).
-        const flat = reducer.init();
-        for (const p of shuffled) reducer.merge(flat, p);
-        expect(asBigInt(reducer.result(flat)), `round ${round}, order ${order}`).toBe(expected);
-        let level = shuffled.map((p) => ({ ...p }));
+        expect(asBigInt(reducer.result(mergeAll(shuffled))), `round ${round}, order ${order}`).toBe(expected);
+        let level = shuffled;
         while (level.length > 1) {
           const next: PartialAggregate[] = [];
-          for (let i = 0; i < level.length; i += 2) {
-            const m = reducer.init();
-            reducer.merge(m, level[i]!);
-            if (i + 1 < level.length) reducer.merge(m, level[i + 1]!);
-            next.push(m);
-          }
+          for (let i = 0; i < level.length; i += 2) next.push(mergeAll(level.slice(i, i + 2)));
           level = next;
         }
         expect(asBigInt(reducer.result(level[0]!))).toBe(expected);
@@ -471,12 +462,7 @@ describe('double-double sums: sum, avg and merge stay exact past 2^53', () => {
   it('avg merged from partials equals avg of everything at once, for huge integers', () => {
     const reducer = reducerFor('avg');
     const values = [2 ** 53, 1, 3, Number.MAX_SAFE_INTEGER, 5, 2 ** 52, 7];
-    const left = reducer.init();
-    const right = reducer.init();
-    values.forEach((v, i) => reducer.add(i % 2 === 0 ? left : right, v));
-    const merged = reducer.init();
-    reducer.merge(merged, right);
-    reducer.merge(merged, left);
+    const merged = mergeAll([partialOf(values.filter((_, i) => i % 2 === 1)), partialOf(values.filter((_, i) => i % 2 === 0))]);
     expect(reducer.result(merged)).toBe(Number(bigSum(values)) / values.length);
     expect(reducer.result(merged)).toBe(reduceAll('avg', values));
   });

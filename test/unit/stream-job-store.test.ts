@@ -2,6 +2,7 @@
 // at most one store operation in flight, and no record lost or counted twice while one is.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStreamOptions } from '../../src/cli/options.js';
 import type { WindowResult } from '../../src/model.js';
-import { StreamJob } from '../../src/pipeline.js';
+import { StreamJob } from '../../src/pipeline/stream-job.js';
 import type { Liveness, StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
 import { clockStartingAt } from '../../src/windows/tumbling.js';
@@ -123,6 +124,83 @@ describe('StreamJob with a slow store', () => {
       const status = await inner.status(LIVENESS, START);
       expect(status.sources.map((s) => [s.offset, s.lines])).toEqual([[text.length, 20_000]]);
       expect(status.jobs[0]).toMatchObject({ records: 200_000 });
+    } finally {
+      await inner.close();
+    }
+  });
+});
+
+describe('StreamJob with a slow store and many clients', () => {
+  it("frames a connection's unterminated last line only once the commit in flight is done: none is lost", async () => {
+    const config = parseStreamOptions(
+      'count',
+      [],
+      {
+        listen: '127.0.0.1:0',
+        window: '1h',
+        commitInterval: '1ms',
+        maxLineBytes: String(1 << 20),
+        job: 'default',
+        dedupeTtl: '1h',
+        workerTimeout: '10s',
+        maxConnections: '256',
+        retain: '1h',
+        quiet: false,
+      },
+      { stdoutIsTTY: false, env: {} },
+    );
+    const inner = SqliteStore.open(null);
+    const { store } = slowStore(inner, 5);
+    const published: WindowResult[] = [];
+    let heard: (address: string) => void = () => undefined;
+    const listening = new Promise<string>((resolve) => (heard = resolve));
+    const job = new StreamJob(config, {
+      store,
+      clock: clockStartingAt(START + 1_000),
+      publish: (result) => published.push(result),
+      note: (line) => {
+        if (line.startsWith('listening on ')) heard(line.slice('listening on '.length));
+      },
+      liveness: LIVENESS,
+      pid: process.pid,
+    });
+    const running = job.run();
+    try {
+      const address = await listening;
+      const port = Number(address.slice(address.lastIndexOf(':') + 1));
+      const CLIENTS = 60;
+      // Each client sends a whole line and one without its newline, then closes cleanly: its last line counts.
+      await Promise.all(
+        Array.from(
+          { length: CLIENTS },
+          (_, i) =>
+            new Promise<void>((resolve, reject) => {
+              const socket = connect(port, '127.0.0.1', () => {
+                socket.write('w x\n');
+                setTimeout(() => socket.end(`last${i % 3}`), i % 7);
+              });
+              socket.on('close', () => resolve());
+              socket.on('error', reject);
+            }),
+        ),
+      );
+      const counted = async () => ((await inner.status(LIVENESS, START)).jobs[0]?.records ?? 0) === 3 * CLIENTS;
+      // Every record read reaches the store with the commits that follow, not only at the stop.
+      for (let waited = 0; !(await counted()) && waited < 10_000; waited += 20) await sleep(20);
+      expect((await inner.status(LIVENESS, START)).jobs[0]?.records).toBe(3 * CLIENTS);
+      job.stop('SIGTERM');
+      const summary = await running;
+      expect(summary.records).toBe(3 * CLIENTS);
+      const totals = new Map(published.flatMap((w) => w.rows.map(([k, v]) => [k, Number(v)] as const)));
+      expect(totals).toEqual(
+        new Map([
+          ['w', CLIENTS],
+          ['x', CLIENTS],
+          ['last0', CLIENTS / 3],
+          ['last1', CLIENTS / 3],
+          ['last2', CLIENTS / 3],
+        ]),
+      );
     } finally {
       await inner.close();
     }

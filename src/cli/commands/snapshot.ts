@@ -3,31 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describeCause, RuntimeFailure, UsageError } from '../../errors.js';
-import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { DEFAULT_WORKER_TIMEOUT_MS } from '../../defaults.js';
 import { openStore } from '../../state/open.js';
+import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { refuseOutputsOverInputs } from '../guards.js';
-import { localLiveness } from './stream.js';
+import { localLiveness } from '../liveness.js';
+import { progressBar } from '../progress.js';
+import { exitCodeAfter, trapStopSignals } from '../signals.js';
 
-/** A progress bar on stderr when it is a terminal; nothing otherwise. */
-export function progressBar(label: string): { update: Progress; done: () => void } {
-  if (process.stderr.isTTY !== true) return { update: () => undefined, done: () => undefined };
-  let last = -1;
-  return {
-    update: (done, total) => {
-      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-      if (pct === last) return;
-      last = pct;
-      const width = 30;
-      const filled = Math.round((pct / 100) * width);
-      process.stderr.write(
-        `\r${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct}% ${(done / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB`,
-      );
-    },
-    done: () => {
-      if (last >= 0) process.stderr.write('\n');
-    },
-  };
+/** A stage of a snapshot command (`export`, `verify`) shown as a progress bar on a terminal. */
+function showProgress(label: string): { update: Progress; done: () => void } {
+  const bar = progressBar();
+  return { update: (done, total) => bar?.update(label, done, total), done: () => bar?.done() };
 }
 
 export async function runSnapshotExport(db: string, output: string | null, version: string, note: (l: string) => void): Promise<number> {
@@ -37,7 +24,7 @@ export async function runSnapshotExport(db: string, output: string | null, versi
   }
   refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
   const store = await openStore(db, { readOnly: true });
-  const bar = progressBar('export');
+  const bar = showProgress('export');
   try {
     const header =
       output === null
@@ -51,8 +38,6 @@ export async function runSnapshotExport(db: string, output: string | null, versi
   }
 }
 
-const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
-
 /** `file` '-' reads the snapshot from stdin (`ssh a statesync snapshot export | statesync snapshot restore - --db b.db`). */
 export async function runSnapshotRestore(
   file: string,
@@ -64,16 +49,8 @@ export async function runSnapshotRestore(
   if (process.stdin.isTTY === true) {
     throw new UsageError("refusing to read a binary snapshot from a terminal; pipe it in, or give the snapshot's FILE");
   }
-  let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
-  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    interrupted ??= signal;
-    process.stdin.destroy();
-  };
-  const onInt = () => onSignal('SIGINT');
-  const onTerm = () => onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  const exitCode = () => (interrupted === null ? null : EXIT_BY_SIGNAL[interrupted]);
+  const signals = trapStopSignals(() => process.stdin.destroy());
+  const exitCode = () => (signals.received === null ? null : exitCodeAfter(signals.received));
   // Spooled to a private file first: a snapshot is checked whole before the database is touched.
   // Made after the handlers are in place, so a signal seen once it exists always finds them.
   const dir = mkdtempSync(join(tmpdir(), 'statesync-restore-'));
@@ -82,13 +59,13 @@ export async function runSnapshotRestore(
     try {
       await pipeline(process.stdin, createWriteStream(spooled, { mode: 0o600 }));
     } catch (err) {
-      if (interrupted !== null) return EXIT_BY_SIGNAL[interrupted];
+      const code = exitCode();
+      if (code !== null) return code;
       throw new RuntimeFailure(`cannot read the snapshot from stdin: ${describeCause(err)}`, { cause: err });
     }
     return await restore(spooled, 'stdin', db, force, note, exitCode);
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    signals.release();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -102,7 +79,7 @@ async function restore(
   note: (l: string) => void,
   stopped: () => number | null,
 ): Promise<number> {
-  const bar = progressBar('verify');
+  const bar = showProgress('verify');
   const snapshot = await validateSnapshot(file, bar.update, name);
   bar.done();
   try {

@@ -3,7 +3,7 @@ import { isoTime } from '../../sinks/time.js';
 import { openStore } from '../../state/open.js';
 import type { StatusReport } from '../../state/port.js';
 import { statusJson } from './status-json.js';
-import { localLiveness } from './stream.js';
+import { localLiveness } from '../liveness.js';
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
 export async function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): Promise<number> {

@@ -1,19 +1,18 @@
 import { createWriteStream } from 'node:fs';
-import { hostname } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type { StreamConfig } from '../../config.js';
 import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
-import { StreamJob } from '../../pipeline.js';
+import { StreamJob } from '../../pipeline/stream-job.js';
 import { formatReject } from '../../sinks/rejects.js';
 import { openStore } from '../../state/open.js';
-import type { Liveness } from '../../state/port.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { refuseOutputsOverInputs } from '../guards.js';
-import { openOutputFile, ResultOutput } from '../output.js';
+import { localLiveness } from '../liveness.js';
 import { parseInstant } from '../options.js';
-
-const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
+import { openOutputFile, ResultOutput } from '../output.js';
+import { progressBar } from '../progress.js';
+import { exitCodeAfter, trapStopSignals } from '../signals.js';
 
 /** count / sum / min / max / avg: runs the stream job until its inputs end or a signal stops it. */
 export async function runStreamCommand(
@@ -36,7 +35,8 @@ export async function runStreamCommand(
     const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
     const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
     const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
-    const bar = config.output.quiet ? null : fileProgressBar();
+    // Counting files on a terminal: how far, and how fast; never on a pipe nor with --quiet.
+    const bar = config.output.quiet ? null : progressBar();
     job = new StreamJob(config, {
       store,
       clock: clockFromEnv(),
@@ -57,17 +57,7 @@ export async function runStreamCommand(
           }),
     });
     const running = job;
-    const stopping = new Set<string>();
-    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-      // A second signal: the user insists. Committed state is consistent; leave now.
-      if (stopping.has(signal)) forceExit(EXIT_BY_SIGNAL[signal]);
-      stopping.add(signal);
-      running.stop(signal);
-    };
-    const onInt = () => onSignal('SIGINT');
-    const onTerm = () => onSignal('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    const signals = trapStopSignals((signal) => running.stop(signal), forceExit);
     try {
       const summary = await running.run();
       bar?.clear();
@@ -98,10 +88,9 @@ export async function runStreamCommand(
       }
       // Last, after the summary of what was counted before it.
       if (summary.failedInput !== null) throw summary.failedInput;
-      return summary.stoppedBy === 'SIGINT' || summary.stoppedBy === 'SIGTERM' ? EXIT_BY_SIGNAL[summary.stoppedBy] : 0;
+      return exitCodeAfter(summary.stoppedBy);
     } finally {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      signals.release();
     }
   } finally {
     await store.close();
@@ -138,52 +127,6 @@ function openAppendOutput(path: string): { write: (text: string) => void; finish
       if (failure !== null) throw cannotWrite(path, failure);
     },
   };
-}
-
-/**
- * Counting files on a terminal: bytes read of the total and MB/s on stderr,
- * redrawn at most five times a second; never on a pipe (nor with --quiet).
- */
-function fileProgressBar(): { update: (label: string, done: number, total: number) => void; clear: () => void } | null {
-  if (process.stderr.isTTY !== true) return null;
-  const started = Date.now();
-  let lastDraw = 0;
-  let shown = false;
-  return {
-    update: (label, done, total) => {
-      const now = Date.now();
-      if (now - lastDraw < 200 && done < total) return;
-      lastDraw = now;
-      const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-      const width = 24;
-      const filled = Math.round((pct / 100) * width);
-      const rate = done / 1e6 / Math.max(0.001, (now - started) / 1000);
-      process.stderr.write(
-        `\r\x1b[K${label} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${pct}% ` +
-          `${(done / 1048576).toFixed(1)}/${(total / 1048576).toFixed(1)} MiB ${rate.toFixed(1)} MB/s`,
-      );
-      shown = true;
-    },
-    clear: () => {
-      if (shown) process.stderr.write('\r\x1b[K');
-      shown = false;
-    },
-  };
-}
-
-/** Workers on this host are dead once their process is gone; anywhere, once their heartbeat is too old. */
-export function localLiveness(timeoutMs: number): Liveness {
-  return { host: hostname(), timeoutMs, pidAlive };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** STATESYNC_NOW pins the processing-time clock's starting point (for tests and reproducible runs). */

@@ -2,6 +2,7 @@ import type { OutputConfig } from '../../config.js';
 import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
+import { exitCodeAfter, trapStopSignals } from '../signals.js';
 import { requireKnownJob } from './jobs.js';
 
 export interface WatchConfig {
@@ -13,8 +14,6 @@ export interface WatchConfig {
   readonly pollMs: number;
   readonly output: OutputConfig;
 }
-
-const EXIT_BY_SIGNAL = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Prints finalized windows in publication order, each exactly once. With
@@ -36,10 +35,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
     stopped ??= why;
     stopping.abort();
   };
-  const onInt = () => stop('SIGINT');
-  const onTerm = () => stop('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const signals = trapStopSignals(stop);
   const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
   try {
     let next = config.fromSeq;
@@ -55,10 +51,9 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
       if (stopped !== null) break;
     }
     await output.finish();
-    return stopped === 'SIGINT' || stopped === 'SIGTERM' ? EXIT_BY_SIGNAL[stopped] : 0;
+    return exitCodeAfter(stopped);
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    signals.release();
     await store.close();
   }
 }

@@ -1,0 +1,36 @@
+import type { RejectReason } from '../records/framer.js';
+
+/**
+ * Records, rejections and late records: those of the batch being read (the
+ * next commit carries them) and the run's totals, which count a record only
+ * once its commit says it was applied (not a duplicate, not late).
+ */
+export class RunCounters {
+  /** This batch: records read (duplicates within it included), rejected, late. */
+  records = 0;
+  rejected = 0;
+  late = 0;
+  totalRecords = 0;
+  totalLate = 0;
+  totalDuplicates = 0;
+  readonly rejectedBy = new Map<RejectReason, number>();
+
+  reject(reason: RejectReason): void {
+    this.rejected++;
+    this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + 1);
+  }
+
+  get batchIsEmpty(): boolean {
+    return this.records === 0 && this.rejected === 0 && this.late === 0;
+  }
+
+  /** The batch is committed: of its records, `duplicates` were skipped and `lateInStore` fell into finalized windows. */
+  committed(duplicates: number, lateInStore: number): void {
+    this.totalRecords += this.records - duplicates - lateInStore;
+    this.totalLate += this.late + lateInStore;
+    this.totalDuplicates += duplicates;
+    this.records = 0;
+    this.rejected = 0;
+    this.late = 0;
+  }
+}

@@ -1,0 +1,67 @@
+import type { NetworkStats } from '../sources/source.js';
+import type { SourceProgress } from '../state/port.js';
+
+/**
+ * How far one source (a file, stdin, or a network input with all its
+ * connections) has been read and committed. Its lanes move `toOffset`,
+ * `lines` and `maxEventTime` as they read; a commit covers [fromOffset,
+ * toOffset).
+ */
+export interface SourceCursor {
+  readonly kind: string;
+  /** What messages and --reject-output call the source. */
+  readonly label: string;
+  /** A file's device:inode (it changes on rotation); null for others. */
+  identity: string | null;
+  readonly network: NetworkStats | null;
+  fromOffset: number;
+  toOffset: number;
+  /** Lines read since the last commit. */
+  lines: number;
+  /** Newest event time among this source's records read so far (event time only). */
+  maxEventTime: number | null;
+}
+
+/** The cursors of a run's sources, by source id, and what a batch covers of them. */
+export class SourceCursors {
+  private readonly cursors = new Map<string, SourceCursor>();
+
+  add(id: string, cursor: SourceCursor): SourceCursor {
+    this.cursors.set(id, cursor);
+    return cursor;
+  }
+
+  /**
+   * What the next commit covers of each source that moved (network sources
+   * always, for their client counts); `done()` moves each cursor on by
+   * exactly that, once the commit succeeded.
+   */
+  batch(): { readonly sources: SourceProgress[]; done(): void } {
+    const sources: SourceProgress[] = [];
+    const covered: Array<{ cursor: SourceCursor; toOffset: number; lines: number }> = [];
+    for (const [id, c] of this.cursors) {
+      if (c.toOffset === c.fromOffset && c.lines === 0 && c.network === null) continue;
+      covered.push({ cursor: c, toOffset: c.toOffset, lines: c.lines });
+      sources.push({
+        source: id,
+        kind: c.kind,
+        fromOffset: c.fromOffset,
+        toOffset: c.toOffset,
+        lines: c.lines,
+        maxEventTime: c.maxEventTime,
+        identity: c.identity,
+        clients: c.network?.clients ?? 0,
+        refused: c.network?.refused ?? 0,
+      });
+    }
+    return {
+      sources,
+      done() {
+        for (const { cursor, toOffset, lines } of covered) {
+          cursor.fromOffset = toOffset;
+          cursor.lines -= lines;
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { OneInFlight } from '../../../src/pipeline/one-in-flight.js';
+import { RunStop } from '../../../src/pipeline/run-stop.js';
+
+describe('RunStop', () => {
+  it('stops once, for the first reason given; what waits on it is told', async () => {
+    const stop = new RunStop();
+    const told: string[] = [];
+    stop.onStop(() => told.push('a'));
+    const release = stop.onStop(() => told.push('b'));
+    release();
+    const waiting = stop.whenStopped();
+    expect(stop.reason).toBeNull();
+    stop.stop('SIGINT');
+    stop.stop('SIGTERM');
+    await waiting;
+    expect(stop.reason).toBe('SIGINT');
+    expect(stop.signal.aborted).toBe(true);
+    expect(told).toEqual(['a']);
+    // Asked after the stop: told at once.
+    stop.onStop(() => told.push('late'));
+    expect(told).toEqual(['a', 'late']);
+    expect(() => stop.throwIfFailed()).not.toThrow();
+  });
+
+  it('a failure is a failure, not a signal: the reason says so and the first error is kept', () => {
+    const stop = new RunStop();
+    const first = new Error('read failed');
+    stop.fail(first);
+    stop.fail(new Error('second'));
+    expect(stop.reason).toBe('failure');
+    expect(stop.failed).toBe(true);
+    expect(() => stop.throwIfFailed()).toThrow(first);
+  });
+
+  it('keeps a failure that comes after a stop, to be thrown once the run has wound down', () => {
+    const stop = new RunStop();
+    stop.stop('SIGTERM');
+    stop.fail(new Error('commit failed'));
+    expect(stop.reason).toBe('SIGTERM');
+    expect(() => stop.throwIfFailed()).toThrow('commit failed');
+  });
+});
+
+describe('OneInFlight', () => {
+  it('runs one operation at a time, in order, and says when none is in flight', async () => {
+    const ops = new OneInFlight(() => undefined);
+    const log: string[] = [];
+    let release!: () => void;
+    const first = ops.run(async () => {
+      log.push('first starts');
+      await new Promise<void>((resolve) => (release = resolve));
+      log.push('first ends');
+    });
+    const second = ops.run(async () => {
+      log.push('second');
+    });
+    expect(ops.busy).toBe(true);
+    const idle = ops.whenIdle(() => log.push('idle'));
+    await Promise.resolve();
+    expect(log).toEqual(['first starts']);
+    release();
+    await Promise.all([first, second, idle]);
+    expect(log).toEqual(['first starts', 'first ends', 'second', 'idle']);
+    expect(ops.busy).toBe(false);
+  });
+
+  it("runs a waiter's action only with nothing in flight, even when an earlier waiter started an operation", async () => {
+    const ops = new OneInFlight(() => undefined);
+    const log: string[] = [];
+    void ops.run(async () => void log.push('op 1'));
+    const a = ops.whenIdle(() => {
+      log.push('a');
+      void ops.run(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('op 2');
+      });
+    });
+    const b = ops.whenIdle(() => log.push('b'));
+    await Promise.all([a, b]);
+    expect(log).toEqual(['op 1', 'a', 'op 2', 'b']);
+  });
+
+  it('never rejects: a failed operation goes to the failure handler and the next one still runs', async () => {
+    const failures: unknown[] = [];
+    const ops = new OneInFlight((err) => failures.push(err));
+    const boom = new Error('boom');
+    await ops.run(async () => {
+      throw boom;
+    });
+    let ran = false;
+    await ops.run(async () => {
+      ran = true;
+    });
+    expect(failures).toEqual([boom]);
+    expect(ran).toBe(true);
+    expect(ops.busy).toBe(false);
+  });
+});

@@ -1,0 +1,274 @@
+// StreamJob in-process, on an in-memory SQLite store and a clock the test moves: watermarks, windows
+// firing on the timer, fencing and rejoin, idle timeout, early publication, lateness. Network input is
+// a real loopback listener (--listen 127.0.0.1:0); the run's timer ticks in real time, but every time
+// it reads is the test's clock.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseStreamOptions, type RawStreamOptions } from '../../src/cli/options.js';
+import type { WindowResult } from '../../src/model.js';
+import { StreamJob, type RunSummary } from '../../src/pipeline/stream-job.js';
+import type { ReductionName } from '../../src/reducers/reducers.js';
+import { reducerFor } from '../../src/reducers/reducers.js';
+import { summarizerFor } from '../../src/reducers/summarize.js';
+import type { Liveness, StateStore } from '../../src/state/port.js';
+import { SqliteStore } from '../../src/state/sqlite/store.js';
+
+const HOUR = 3_600_000;
+const START = 1_764_151_200_000 - (1_764_151_200_000 % HOUR);
+const LIVENESS: Liveness = { host: 'test-host', timeoutMs: 10_000, pidAlive: () => true };
+const summarize = summarizerFor(reducerFor('count'));
+
+/** A clock that moves only when the test moves it. */
+class TestClock {
+  constructor(private at: number) {}
+  now = (): number => this.at;
+  set(at: number): void {
+    this.at = at;
+  }
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+/** Resolves with `check`'s first value other than undefined; fails after `timeoutMs`. */
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function config(reduction: ReductionName, files: readonly string[], raw: Partial<RawStreamOptions>) {
+  return parseStreamOptions(
+    reduction,
+    files,
+    {
+      window: '1h',
+      commitInterval: '1s',
+      maxLineBytes: String(1 << 20),
+      job: 'default',
+      dedupeTtl: '1h',
+      workerTimeout: '10s',
+      maxConnections: '256',
+      retain: '1h',
+      ...raw,
+    },
+    { stdoutIsTTY: false, env: {} },
+  );
+}
+
+const totals = (w: WindowResult) => new Map(w.rows.map(([k, v]) => [k, Number(v)]));
+
+let dir: string;
+let store: StateStore;
+const sockets: Socket[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'statesync-job-'));
+  store = SqliteStore.open(null);
+});
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts a run; `listening` resolves with the address of its --listen 0 input. */
+function start(cfg: ReturnType<typeof config>, clock: TestClock, liveness: Liveness = LIVENESS) {
+  const published: WindowResult[] = [];
+  const late: string[] = [];
+  const notes: string[] = [];
+  let heard: (address: string) => void = () => undefined;
+  const listening = new Promise<string>((resolve) => (heard = resolve));
+  const job = new StreamJob(cfg, {
+    store,
+    clock,
+    publish: (result) => published.push(result),
+    note: (line) => {
+      notes.push(line);
+      const m = /^listening on (.*)$/.exec(line);
+      if (m !== null) heard(m[1]!);
+    },
+    late: (line) => late.push(line),
+    liveness,
+    pid: process.pid,
+  });
+  const done: Promise<RunSummary> = job.run();
+  return { job, done, published, late, notes, listening };
+}
+
+/** A client of the run's listener. */
+async function client(address: string): Promise<Socket> {
+  const at = address.lastIndexOf(':');
+  const socket = connect(Number(address.slice(at + 1)), address.slice(0, at));
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return socket;
+}
+
+/** Records the job has committed so far. */
+const committedRecords = async (clock: TestClock) => (await store.status(LIVENESS, clock.now())).jobs[0]?.records ?? 0;
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('StreamJob in processing time', () => {
+  it('fires a window on the timer once the clock passes its end, while the input stays open; a signal stops it cleanly', async () => {
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [], { listen: '127.0.0.1:0' }), clock);
+    const socket = await client(await run.listening);
+    socket.write('a b a\n');
+    // A commit interval later (still inside the window), the timer commits what was read.
+    await until('the first commit', async () => {
+      clock.advance(1000);
+      return (await committedRecords(clock)) === 3 || undefined;
+    });
+    await sleep(200);
+    expect(run.published).toEqual([]);
+
+    clock.set(START + HOUR + 10);
+    await until('the window, fired by the timer', () => (run.published.length > 0 ? true : undefined));
+    expect(run.published.map((w) => [w.start, w.end])).toEqual([[START, START + HOUR]]);
+    expect(totals(run.published[0]!)).toEqual(new Map([['a', 2], ['b', 1]]));
+
+    socket.write('c\n');
+    await until('the second commit', async () => {
+      clock.advance(1000);
+      return (await committedRecords(clock)) === 4 || undefined;
+    });
+    run.job.stop('SIGINT');
+    const summary = await run.done;
+    expect([summary.stoppedBy, summary.records, summary.late]).toEqual(['SIGINT', 4, 0]);
+    // The stop published what this worker alone held.
+    expect(run.published.map((w) => w.start)).toEqual([START, START + HOUR]);
+    expect(totals(run.published[1]!)).toEqual(new Map([['c', 1]]));
+  });
+
+  it('declared dead through the store, says so at its next commit, rejoins as a new worker and counts every record once', async () => {
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [], { listen: '127.0.0.1:0' }), clock);
+    const socket = await client(await run.listening);
+    socket.write('a b\n');
+    await until('the first commit', async () => {
+      clock.advance(1000);
+      return (await committedRecords(clock)) === 2 || undefined;
+    });
+    const [first] = await store.workers(LIVENESS, clock.now());
+    // Another worker (still inside the window, so it holds it open) finds this one's process gone.
+    await store.registerWorker({ id: 'other', job: 'default', pid: 1, host: LIVENESS.host, watermark: START + 500 }, clock.now());
+    await store.finalizeReady({
+      job: 'default',
+      self: 'other',
+      liveness: { ...LIVENESS, pidAlive: (pid) => pid !== process.pid },
+      summarize,
+      now: clock.now(),
+    });
+    expect((await store.workers(LIVENESS, clock.now())).find((w) => w.id === first!.id)?.state).toBe('dead');
+
+    socket.write('c\n');
+    const rejoined = `worker ${first!.id} was declared dead by the other workers (no heartbeat in time); rejoining as a new worker`;
+    await until('the rejoin', async () => {
+      clock.advance(1000);
+      return run.notes.includes(rejoined) && (await committedRecords(clock)) === 3 ? true : undefined;
+    });
+    await store.finishWorker('other', clock.now());
+    run.job.stop('SIGTERM');
+    const summary = await run.done;
+    expect([summary.stoppedBy, summary.records]).toEqual(['SIGTERM', 3]);
+    expect(run.notes.filter((n) => n.includes('rejoining'))).toEqual([rejoined]);
+    // The dead worker's committed work stays: the window holds every record once.
+    expect(run.published.map((w) => w.start)).toEqual([START]);
+    expect(totals(run.published[0]!)).toEqual(new Map([['a', 1], ['b', 1], ['c', 1]]));
+    const workers = await store.workers(LIVENESS, clock.now());
+    expect(workers.map((w) => w.state).sort()).toEqual(['dead', 'finished', 'finished']);
+    expect(workers.filter((w) => w.pid === process.pid).map((w) => w.state).sort()).toEqual(['dead', 'finished']);
+  });
+});
+
+describe('StreamJob at the end of input, beside another live worker', () => {
+  it('publishes early, before the window ends, what the other worker no longer holds', async () => {
+    const clock = new TestClock(START + 1000);
+    // Another host's worker, live, whose watermark has passed the window.
+    await store.registerWorker({ id: 'other', job: 'default', pid: 1, host: 'elsewhere', watermark: START + HOUR }, clock.now());
+    const run = start(config('count', [file('in.txt', 'a b a\n')], {}), clock);
+    const summary = await run.done;
+    expect(summary.records).toBe(3);
+    expect(clock.now()).toBeLessThan(START + HOUR);
+    expect(run.published.map((w) => w.start)).toEqual([START]);
+    expect((await store.workers(LIVENESS, clock.now())).find((w) => w.id === 'other')?.health).toBe('alive');
+    expect(totals(run.published[0]!)).toEqual(new Map([['a', 2], ['b', 1]]));
+  });
+
+  it('leaves a window the other worker still holds to it, committed, and the last one to finish publishes it', async () => {
+    const clock = new TestClock(START + 1000);
+    await store.registerWorker({ id: 'other', job: 'default', pid: 1, host: 'elsewhere', watermark: START + 500 }, clock.now());
+    const run = start(config('count', [file('in.txt', 'a b a\n')], {}), clock);
+    const summary = await run.done;
+    expect(summary.records).toBe(3);
+    expect(run.published).toEqual([]);
+    const [open] = await store.readOpen('default', () => summarize);
+    expect([open!.start, totals(open!)]).toEqual([START, new Map([['a', 2], ['b', 1]])]);
+
+    await store.finishWorker('other', clock.now());
+    const { published } = await store.finalizeReady({ job: 'default', self: null, liveness: LIVENESS, summarize, now: clock.now() });
+    expect(published.map((w) => [w.start, totals(w)])).toEqual([[START, new Map([['a', 2], ['b', 1]])]]);
+  });
+});
+
+describe('StreamJob in event time', () => {
+  const E0 = START; // a 10 s window start too
+  const line = (ms: number, key: string) => `${E0 + ms} ${key}`;
+  const eventConfig = (files: readonly string[], raw: Partial<RawStreamOptions>) =>
+    config('count', files, { key: 'field=2', time: 'field=1', timeFormat: 'epoch-ms', window: '10s', ...raw });
+
+  it('counts a record as late once the newest event time minus --lateness has passed its window', async () => {
+    const text = [line(1000, 'a'), line(11_000, 'b'), line(8000, 'c'), line(12_000, 'd'), line(9000, 'e')].join('\n') + '\n';
+    const run = start(eventConfig([file('events.txt', text)], { lateness: '2s' }), new TestClock(0));
+    const summary = await run.done;
+    expect([summary.records, summary.late]).toEqual([4, 1]);
+    expect(run.late).toEqual([line(9000, 'e')]);
+    expect(run.published.map((w) => [w.start, totals(w)])).toEqual([
+      [E0, new Map([['a', 1], ['c', 1]])],
+      [E0 + 10_000, new Map([['b', 1], ['d', 1]])],
+    ]);
+  });
+
+  it('with --idle-timeout, quiet input lets the watermark follow the clock: the window fires, and what comes later for it is late', async () => {
+    const wall = new TestClock(START);
+    const run = start(eventConfig([], { listen: '127.0.0.1:0', idleTimeout: '10s' }), wall);
+    const socket = await client(await run.listening);
+    socket.write(`${line(1000, 'a')}\n${line(2000, 'b')}\n`);
+    // Small steps, so the commit comes well before the idle timeout.
+    await until('the first commit', async () => {
+      wall.advance(100);
+      return (await committedRecords(wall)) === 2 || undefined;
+    });
+    // Quiet, but not for the idle timeout yet: the watermark stays at the newest event time.
+    await sleep(200);
+    expect(run.published).toEqual([]);
+    expect((await store.workers(LIVENESS, wall.now()))[0]).toMatchObject({ watermark: E0 + 2000, idle: false });
+
+    wall.advance(30_000);
+    await until('the window, fired by the idle watermark', () => (run.published.length > 0 ? true : undefined));
+    expect(run.published.map((w) => [w.start, totals(w)])).toEqual([[E0, new Map([['a', 1], ['b', 1]])]]);
+    await until('the idle heartbeat', async () => ((await store.workers(LIVENESS, wall.now()))[0]?.idle === true ? true : undefined));
+
+    socket.write(`${line(3000, 'c')}\n`);
+    await until('the late record', () => (run.late.length > 0 ? true : undefined));
+    run.job.stop('SIGINT');
+    const summary = await run.done;
+    expect(run.late).toEqual([line(3000, 'c')]);
+    expect([summary.stoppedBy, summary.records, summary.late]).toEqual(['SIGINT', 2, 1]);
+  });
+});
