@@ -191,7 +191,10 @@ export interface StatusReport {
     rejected: number;
     late: number;
     duplicates: number;
+    /** Windows never published. */
     openWindows: number;
+    /** Windows published provisional (still accumulating). */
+    provisionalWindows: number;
     finalizedWindows: number;
   }>;
   readonly sources: ReadonlyArray<{
@@ -205,7 +208,17 @@ export interface StatusReport {
     refused: number;
     updatedAt: number;
   }>;
-  readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
+  /** Windows still accumulating (open or provisional), with their delta rows. */
+  readonly openWindows: ReadonlyArray<{
+    job: string;
+    start: number;
+    end: number;
+    state: 'open' | 'provisional';
+    /** The revision last published (provisional windows), else null. */
+    revision: number | null;
+    commits: number;
+    keyRows: number;
+  }>;
   readonly workers: readonly WorkerInfo[];
 }
 

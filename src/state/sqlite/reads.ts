@@ -104,7 +104,11 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     db
       .prepare(
         `SELECT j.job, j.definition, j.records, j.rejected, j.late, j.duplicates,
-           (SELECT COUNT(DISTINCT window_start) FROM deltas d WHERE d.job = j.job) AS openWindows,
+           (SELECT COUNT(DISTINCT window_start) FROM deltas d WHERE d.job = j.job
+              AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job = d.job AND r.window_start = d.window_start)) AS openWindows,
+           (SELECT COUNT(DISTINCT window_start) FROM results r WHERE r.job = j.job AND r.final = 0
+              AND NOT EXISTS (SELECT 1 FROM results f WHERE f.job = r.job AND f.window_start = r.window_start AND f.final = 1))
+             AS provisionalWindows,
            (SELECT COUNT(*) FROM results r WHERE r.job = j.job AND r.final = 1) AS finalizedWindows
          FROM jobs j ORDER BY j.job`,
       )
@@ -118,10 +122,11 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     .all() as StatusReport['sources'];
   const openWindows = db
     .prepare(
-      `SELECT job, window_start AS start, MAX(window_end) AS "end", COUNT(*) AS commits, SUM(key_count) AS keyRows
-       FROM deltas GROUP BY job, window_start ORDER BY window_start, job`,
+      `SELECT d.job, d.window_start AS start, MAX(d.window_end) AS "end", COUNT(*) AS commits, SUM(d.key_count) AS keyRows,
+         (SELECT MAX(revision) FROM results r WHERE r.job = d.job AND r.window_start = d.window_start) AS revision
+       FROM deltas d GROUP BY d.job, d.window_start ORDER BY d.window_start, d.job`,
     )
-    .all() as StatusReport['openWindows'];
+    .all() as Array<Omit<StatusReport['openWindows'][number], 'state'>>;
   return {
     database: conn.path ?? ':memory:',
     schemaVersion: conn.schemaVersion(),
@@ -129,7 +134,7 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     publishedSeq: latestSeq(conn),
     jobs,
     sources,
-    openWindows,
+    openWindows: openWindows.map((w) => ({ ...w, state: w.revision === null ? 'open' : 'provisional' })),
     workers: listWorkers(conn, liveness, now),
   };
 }
