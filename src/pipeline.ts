@@ -206,7 +206,6 @@ export class StreamJob {
     }
     if (this.eventTime) await this.restoreWatermark(sources);
     await this.register();
-    if (!this.eventTime) await this.loadEarlyFinalized();
     // Windows left open by earlier runs may already be due.
     await this.fireDueWindows();
     this.timer = setInterval(() => this.onTick(), TICK_MS);
@@ -637,22 +636,11 @@ export class StreamJob {
     this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
   }
 
-  /**
-   * Processing time: windows that end in the future but were already published
-   * (another worker reached its end of input and, being the last live one,
-   * finalized early). Registered first, so no such finalization can follow.
-   */
-  private async loadEarlyFinalized(): Promise<void> {
-    const now = this.deps.clock.now();
-    this.finalizedAhead = new Set(await this.deps.store.finalizedStartsEndingAfter(this.config.job, now));
-  }
-
   private useProcessingWindow(now: number): void {
     if (now < this.tableEnd) return;
-    let start = windowStartOf(now, this.config.windowMs);
-    // A record is processed when it is read; if the window of that moment was already
-    // published early, the record belongs to the next window still open, not to no window.
-    while (this.finalizedAhead.has(start)) start += this.config.windowMs;
+    // A record belongs to the window of the moment it is read, never another: one published
+    // provisional is amended; one already final takes nothing (the store counts it late).
+    const start = windowStartOf(now, this.config.windowMs);
     this.useWindow(start);
     this.tableEnd = start + this.config.windowMs;
   }
@@ -837,8 +825,6 @@ export class StreamJob {
     }
     this.recordOwnDeltas(windows, outcome.deltaIds);
     const duplicates = outcome.duplicates;
-    // A window published early slipped in before this worker registered: skip it from now on.
-    if (!this.eventTime && outcome.lateRecords > 0) await this.loadEarlyFinalized();
     this.totalRecords += this.pendingRecords - duplicates - outcome.lateRecords;
     this.totalLate += this.pendingLate + outcome.lateRecords;
     this.totalDuplicates += duplicates;

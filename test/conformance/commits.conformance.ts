@@ -242,21 +242,23 @@ export function describeCommits(backend: Backend): void {
       expect(status.schemaVersion).toBeGreaterThan(0);
       expect(status.publishedSeq).toBe(1);
       expect(status.jobs).toEqual([
-        { job: JOB, definition: DEFINITION, records: 5, rejected: 1, late: 0, duplicates: 0, openWindows: 2, finalizedWindows: 1 },
+        { job: JOB, definition: DEFINITION, records: 5, rejected: 1, late: 0, duplicates: 0, openWindows: 2, provisionalWindows: 0, finalizedWindows: 1 },
       ]);
       expect(status.sources).toEqual([
         { job: JOB, source: 'file:/data/in.log', kind: 'file', offset: 45, lines: 5, maxEventTime: null, clients: 0, refused: 0, updatedAt: W1 + 300 },
       ]);
       expect(status.openWindows).toEqual([
-        { job: JOB, start: W1, end: W2, commits: 1, keyRows: 1 },
-        { job: JOB, start: W2, end: W2 + 5_000, commits: 1, keyRows: 1 },
+        { job: JOB, start: W1, end: W2, state: 'open', revision: null, commits: 1, keyRows: 1 },
+        { job: JOB, start: W2, end: W2 + 5_000, state: 'open', revision: null, commits: 1, keyRows: 1 },
       ]);
     });
 
     it('counts commits and key rows per open window', async () => {
       await store.commit(batch([[W0, { a: 1, b: 1 }]]));
       await store.commit(batch([[W0, { a: 1, c: 1, d: 1 }]]));
-      expect((await store.status(LIVENESS, W0)).openWindows).toEqual([{ job: JOB, start: W0, end: W1, commits: 2, keyRows: 5 }]);
+      expect((await store.status(LIVENESS, W0)).openWindows).toEqual([
+        { job: JOB, start: W0, end: W1, state: 'open', revision: null, commits: 2, keyRows: 5 },
+      ]);
     });
   });
 

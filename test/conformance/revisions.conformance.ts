@@ -1,5 +1,5 @@
 // Provisional windows and their revisions: amended by later records, final once the watermark passes, each (window, revision) once.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { WindowResult } from '../../src/model.js';
 import type { StateStore } from '../../src/state/port.js';
 import {
