@@ -235,7 +235,8 @@ export class StreamJob {
       // End of input (or a clean stop): this worker holds nothing open any more. What no
       // other live worker still holds is finished now; the last worker finishes the rest.
       await store.finishWorker(this.workerId, clock.now());
-      await this.finalize(null, clock.now());
+      // State in memory ends with this run: no later one can amend what it publishes now.
+      await this.finalize(null, clock.now(), this.config.db === null);
       await this.collapseHeldWindows();
     } finally {
       if (this.timer !== null) clearInterval(this.timer);
@@ -714,7 +715,7 @@ export class StreamJob {
    * merged in memory; the tables the store used are dropped. `self` null:
    * this worker has finished and holds nothing back.
    */
-  private async finalize(self: string | null, now: number): Promise<void> {
+  private async finalize(self: string | null, now: number, lastRun = false): Promise<void> {
     const { store, liveness } = this.deps;
     const outcome = await store.finalizeReady({
       job: this.config.job,
@@ -723,6 +724,7 @@ export class StreamJob {
       summarize: this.summarize,
       now,
       held: this.heldWindows(),
+      lastRun,
     });
     for (const start of outcome.usedHeld) {
       this.pending.delete(start);

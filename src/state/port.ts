@@ -145,6 +145,11 @@ export interface FinalizeRequest {
   readonly summarize: Summarizer;
   readonly now: number;
   readonly held?: readonly HeldWindow[];
+  /**
+   * Nothing can amend what this call publishes (state in memory, ending with
+   * its only run): every window it publishes is final, none provisional.
+   */
+  readonly lastRun?: boolean;
 }
 
 export interface FinalizeOutcome {

@@ -34,7 +34,7 @@ export function finalizeReady(conn: SqliteConnection, request: FinalizeRequest):
       return false;
     });
     const limit = finalizationLimit(live);
-    const watermark = live.length > 0 ? limit : furthestWatermark(conn, job);
+    const watermark = live.length > 0 ? limit : request.lastRun === true ? Infinity : furthestWatermark(conn, job);
     return publishWindowsEndingBy(conn, request, limit, watermark, (start) => {
       const h = held.get(start);
       if (h === undefined || usedHeld.has(start) || !isRegistered(conn, h.workerId)) return null;
