@@ -17,15 +17,23 @@ export interface DeltaColumns {
 /** One result row: key and reduced value (a bigint only for exact integer sums beyond 2^53). */
 export type ResultRow = readonly [key: string, value: number | bigint];
 
+export type WindowState = 'open' | 'provisional' | 'final';
+
 /** The rows of one window, in no particular order (sinks show them ordered). */
 export interface WindowResult {
   readonly job: string;
   readonly start: number;
   readonly end: number;
-  /** 'final' once published; 'open' for a window still accumulating (query only). */
-  readonly state: 'open' | 'final';
-  /** Publication sequence number of a finalized window; null while open. */
+  /**
+   * 'open' while never published; 'provisional' once published before the
+   * watermark passed its end (a later record amends it as the next revision);
+   * 'final' once it never changes again.
+   */
+  readonly state: WindowState;
+  /** Publication sequence number; null for a window as it stands now (query). */
   readonly seq: number | null;
+  /** 1, 2, ... per window, one per publication; null for a window never published. */
+  readonly revision: number | null;
   readonly rows: readonly ResultRow[];
 }
 

@@ -99,10 +99,11 @@ export function buildProgram(io: ProgramIO): Command {
       .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--from <seq>', 'start at this publication sequence number', '1')
-      .option('--follow', 'keep waiting for new results until interrupted'),
+      .option('--follow', 'keep waiting for new results until interrupted')
+      .option('--final', 'only final publications, not provisional revisions'),
   )
     .addHelpText('after', '\nExample:\n  statesync watch --db shared.db --follow')
-    .action(async (raw: RawOutputOptions & { db?: string; job?: string; from: string; follow?: boolean }) => {
+    .action(async (raw: RawOutputOptions & { db?: string; job?: string; from: string; follow?: boolean; final?: boolean }) => {
       const db = requireDb(raw.db, io.terminal.env, 'watch');
       io.setExitCode(
         await runWatchCommand({
@@ -110,6 +111,7 @@ export function buildProgram(io: ProgramIO): Command {
           job: raw.job ?? null,
           fromSeq: parsePositiveInt(raw.from, '--from'),
           follow: raw.follow === true,
+          finalOnly: raw.final === true,
           pollMs: WATCH_POLL_MS,
           output: parseOutputOptions(raw, io.terminal),
         }),

@@ -95,7 +95,7 @@ export class Committer {
   private async commitOnce(): Promise<void> {
     const now = this.wall.now();
     this.lastCommit = now;
-    const { windows, clock, cursors, counters, dedupe } = this.parts;
+    const { windows, cursors, counters, dedupe } = this.parts;
     const covered = cursors.batch();
     const worker = this.beat(now);
     const deltas = windows.deltas();
@@ -128,10 +128,6 @@ export class Committer {
       throw err;
     }
     windows.committed(deltas, outcome.deltaIds, dedupe === null);
-    // A window published early slipped in before this worker registered: skip it from now on.
-    if (!clock.eventTime && outcome.lateRecords > 0) {
-      clock.setFinalizedAhead(await this.store.finalizedStartsEndingAfter(this.worker.job, this.wall.now()));
-    }
     counters.committed(outcome.duplicates, outcome.lateRecords);
     dedupe?.clear();
     covered.done();

@@ -41,8 +41,9 @@ export class Finalizer {
   /**
    * Finalizes what is ready; the held tables the store used are dropped.
    * `self` null: this worker has finished and holds nothing back.
+   * `lastRun`: nothing can amend what is published now (state in memory).
    */
-  async finalize(self: string | null, now: number): Promise<void> {
+  async finalize(self: string | null, now: number, lastRun = false): Promise<void> {
     const outcome = await this.store.finalizeReady({
       job: this.job,
       self,
@@ -50,6 +51,7 @@ export class Finalizer {
       summarize: this.summarize,
       now,
       held: this.windows.held(this.committer.workerId),
+      lastRun,
     });
     for (const start of outcome.usedHeld) this.windows.drop(start);
     for (const result of outcome.published) this.publish(result);

@@ -158,11 +158,6 @@ export class StreamJob {
       this.clock.setFinalizedAhead(await store.finalizedStartsEndingAfter(config.job, this.clock.watermark(0)));
     }
     await this.committer.register();
-    if (!this.clock.eventTime) {
-      // Windows that end in the future but were already published (another worker reached its end
-      // of input and, being the last live one, finalized early). Registered first, so none can follow.
-      this.clock.setFinalizedAhead(await store.finalizedStartsEndingAfter(config.job, clock.now()));
-    }
     // Windows left open by earlier runs may already be due.
     await this.finalizer.fireDue();
     const timer = setInterval(() => this.onTick(), TICK_MS);
@@ -188,7 +183,8 @@ export class StreamJob {
       // End of input (or a clean stop): this worker holds nothing open any more. What no
       // other live worker still holds is finished now; the last worker finishes the rest.
       await this.committer.finish();
-      await this.finalizer.finalize(null, clock.now());
+      // State in memory ends with this run: no later one can amend what it publishes now.
+      await this.finalizer.finalize(null, clock.now(), config.db === null);
       await this.finalizer.closeWindows();
     } finally {
       clearInterval(timer);

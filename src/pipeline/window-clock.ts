@@ -76,20 +76,18 @@ export class WindowClock {
     this.eventTimeAtLastRecord = this.maxEventTime;
   }
 
-  /** The finalized windows ending after the watermark (read from the store). */
+  /** Event time: the final windows ending after the watermark (read from the store); a record for one is late. */
   setFinalizedAhead(starts: Iterable<number>): void {
     this.finalizedAhead = new Set(starts);
   }
 
   /**
-   * Processing time: the window of a record read at `now`. If that window was
-   * already published early, the record belongs to the next window still
-   * open, not to no window.
+   * Processing time: the window of a record read at `now`, never another: one
+   * published provisional is amended; one already final takes nothing (the
+   * store counts the record late).
    */
   processingStart(now: number): number {
-    let start = windowStartOf(now, this.windowMs);
-    while (this.finalizedAhead.has(start)) start += this.windowMs;
-    return start;
+    return windowStartOf(now, this.windowMs);
   }
 
   /**

@@ -11,10 +11,10 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'tsv', 'csv', 'j
 
 /**
  * A field of the whole window shown with every row, after `value`: `watch`
- * adds the publication's `seq`, `query` the window's `state`. Further ones
- * (a revision number, say) are one more name here.
+ * adds the publication's `seq`, `revision` and `final` (true or false),
+ * `query` the window's `state` (open, provisional or final).
  */
-export type WindowField = 'seq' | 'state';
+export type WindowField = 'seq' | 'revision' | 'final' | 'state';
 
 export interface SinkOptions {
   readonly format: OutputFormat;
@@ -101,14 +101,24 @@ export class ResultSink {
     let s = c.bold.cyan(`${start} .. ${end}`);
     for (const field of this.fields) {
       if (field === 'seq') s += `  seq ${result.seq ?? '-'}`;
-      else s += result.state === 'open' ? c.yellow(' (open)') : ' (final)';
+      else if (field === 'revision') s += `  revision ${result.revision ?? '-'}`;
+      else s += result.state === 'final' ? ' (final)' : c.yellow(` (${result.state})`);
     }
     return s;
   }
 }
 
-function fieldValue(result: WindowResult, field: WindowField): string | number | null {
-  return field === 'seq' ? result.seq : result.state;
+function fieldValue(result: WindowResult, field: WindowField): string | number | boolean | null {
+  switch (field) {
+    case 'seq':
+      return result.seq;
+    case 'revision':
+      return result.revision;
+    case 'final':
+      return result.state === 'final';
+    case 'state':
+      return result.state;
+  }
 }
 
 /** Tab, newline and backslash escaped so one row stays one line of four fields. */

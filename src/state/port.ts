@@ -12,9 +12,15 @@
  *   StaleBatchError when a source's committed offset is not the batch's
  *   `fromOffset` (a replay), and with FencedError when the worker is no
  *   longer running (declared dead by another worker).
- * - A window is finalized exactly once, when every live worker's committed
- *   watermark has passed its end; its rows get the next publication sequence
- *   number (gapless, in commit order) and its deltas go, in one transaction.
+ * - A window is published final exactly once, when every live worker's
+ *   committed watermark has passed its end (with none live: the furthest
+ *   watermark committed); its deltas go. A window published because no live
+ *   worker holds it any more, before that, is provisional: its deltas stay, a
+ *   later record is added to it, and it is published again (the next
+ *   revision, complete rows) when it changed or becomes final. Each
+ *   publication gets the next sequence number (gapless, in commit order,
+ *   never reused), in the same transaction; each (window, revision) once.
+ * - A record for a final window is late: counted, never applied.
  * - A store never calls back into the pipeline inside a transaction: what a
  *   worker holds goes in as data (HeldWindow, DedupeRecords), merged with pure
  *   functions from src/reducers.
@@ -139,6 +145,11 @@ export interface FinalizeRequest {
   readonly summarize: Summarizer;
   readonly now: number;
   readonly held?: readonly HeldWindow[];
+  /**
+   * Nothing can amend what this call publishes (state in memory, ending with
+   * its only run): every window it publishes is final, none provisional.
+   */
+  readonly lastRun?: boolean;
 }
 
 export interface FinalizeOutcome {
@@ -185,7 +196,10 @@ export interface StatusReport {
     rejected: number;
     late: number;
     duplicates: number;
+    /** Windows never published. */
     openWindows: number;
+    /** Windows published provisional (still accumulating). */
+    provisionalWindows: number;
     finalizedWindows: number;
   }>;
   readonly sources: ReadonlyArray<{
@@ -199,7 +213,17 @@ export interface StatusReport {
     refused: number;
     updatedAt: number;
   }>;
-  readonly openWindows: ReadonlyArray<{ job: string; start: number; end: number; commits: number; keyRows: number }>;
+  /** Windows still accumulating (open or provisional), with their delta rows. */
+  readonly openWindows: ReadonlyArray<{
+    job: string;
+    start: number;
+    end: number;
+    state: 'open' | 'provisional';
+    /** The revision last published (provisional windows), else null. */
+    revision: number | null;
+    commits: number;
+    keyRows: number;
+  }>;
   readonly workers: readonly WorkerInfo[];
 }
 
@@ -221,7 +245,7 @@ export interface PublicationWait {
  * (sqlite/schema.ts) whatever the backend, so a snapshot of one backend
  * restores into another.
  */
-export const SNAPSHOT_TABLES = ['jobs', 'sources', 'deltas', 'results', 'dedupe'] as const;
+export const SNAPSHOT_TABLES = ['jobs', 'sources', 'deltas', 'results', 'dedupe', 'sequences'] as const;
 
 /** How a command opens the store (openStore in open.ts). */
 export interface StoreOptions {
@@ -266,21 +290,28 @@ export interface StateStore {
   collapseDeltas(job: string, window: WindowDelta, workerId: string, ids: readonly number[], now: number): Promise<void>;
 
   /**
-   * Finalizes, exactly once, every open window of the job that all live
-   * workers have moved past (liveness.ts: finalizationLimit). Running
+   * Publishes every window of the job that all live workers have moved past
+   * (liveness.ts: finalizationLimit), final or provisional (see the protocol
+   * above), each (window, revision) exactly once. Running
    * workers that are not live are marked dead first and hold nothing back.
    * One transaction; returns what this call published.
    */
   finalizeReady(request: FinalizeRequest): Promise<FinalizeOutcome>;
   /** The earliest end among the job's open windows, or null when none is open. */
   earliestOpenWindowEnd(job: string): Promise<number | null>;
-  /** Starts of finalized windows of the job that end after `time`. */
+  /** Starts of the job's final windows that end after `time` (a record for one of them is late). */
   finalizedStartsEndingAfter(job: string, time: number): Promise<number[]>;
 
-  /** Open windows with their current (merged, not yet final) rows, in start order. */
+  /**
+   * Windows that are not final, with their current rows (every delta
+   * merged), in start order: open ones (never published) and provisional
+   * ones (with the revision last published).
+   */
   readOpen(job: string | null, summarize: (job: string) => Summarizer): Promise<WindowResult[]>;
-  /** Finalized windows in publication order, from sequence number `fromSeq` on. */
-  readFinal(job: string | null, fromSeq?: number): Promise<WindowResult[]>;
+  /** The publication log, from sequence number `fromSeq` on: every revision of every window, in order. */
+  readPublished(job: string | null, fromSeq?: number): Promise<WindowResult[]>;
+  /** Final windows, as their last revision, in publication order. */
+  readFinalWindows(job: string | null): Promise<WindowResult[]>;
   /**
    * Resolves once a publication numbered `seq` or later exists (of any job),
    * or when `wait.signal` aborts, with the newest publication number then

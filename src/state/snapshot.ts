@@ -43,8 +43,12 @@ export interface SnapshotHeader {
 export interface SnapshotCounts {
   readonly jobs: number;
   readonly sources: number;
+  /** Windows with deltas, never published. */
   readonly open_windows: number;
+  /** Windows published provisional (schema 2 on; absent from older snapshots). */
+  readonly provisional_windows?: number;
   readonly delta_rows: number;
+  /** Final windows (every publication, before schema 2). */
   readonly finalized_windows: number;
   readonly result_rows: number;
   readonly dedupe_ids: number;
@@ -321,26 +325,48 @@ function describePayload(image: string): { schemaVersion: number; jobs: Snapshot
   const db = openSqlite(image, { readonly: true, fileMustExist: true });
   try {
     const count = (sql: string) => db.prepare(sql).pluck().get() as number;
+    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
     return {
-      schemaVersion: db.pragma('user_version', { simple: true }) as number,
+      schemaVersion,
       jobs: (db.prepare('SELECT job, definition FROM jobs ORDER BY job').all() as Array<{ job: string; definition: string }>).map(
         (j) => ({ job: j.job, definition: JSON.parse(j.definition) as JobDefinition }),
       ),
-      counts: {
-        jobs: count('SELECT COUNT(*) FROM jobs'),
-        sources: count('SELECT COUNT(*) FROM sources'),
-        open_windows: count('SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas)'),
-        delta_rows: count('SELECT COUNT(*) FROM deltas'),
-        finalized_windows: count('SELECT COUNT(*) FROM results'),
-        result_rows: count('SELECT COALESCE(SUM(row_count), 0) FROM results'),
-        dedupe_ids: count('SELECT COUNT(*) FROM dedupe'),
-      },
+      counts: schemaVersion < 2 ? countsBeforeRevisions(count) : countsWithRevisions(count),
     };
   } catch (err) {
     throw new RuntimeFailure(`cannot read the exported image: ${(err as Error).message}`);
   } finally {
     db.close();
   }
+}
+
+type Count = (sql: string) => number;
+
+/** A schema-1 image's counts, as its header recorded them: every publication was final. */
+function countsBeforeRevisions(count: Count): SnapshotCounts {
+  return {
+    jobs: count('SELECT COUNT(*) FROM jobs'),
+    sources: count('SELECT COUNT(*) FROM sources'),
+    open_windows: count('SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas)'),
+    delta_rows: count('SELECT COUNT(*) FROM deltas'),
+    finalized_windows: count('SELECT COUNT(*) FROM results'),
+    result_rows: count('SELECT COALESCE(SUM(row_count), 0) FROM results'),
+    dedupe_ids: count('SELECT COUNT(*) FROM dedupe'),
+  };
+}
+
+function countsWithRevisions(count: Count): SnapshotCounts {
+  const published = 'SELECT 1 FROM results r WHERE r.job = d.job AND r.window_start = d.window_start';
+  return {
+    jobs: count('SELECT COUNT(*) FROM jobs'),
+    sources: count('SELECT COUNT(*) FROM sources'),
+    open_windows: count(`SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas d WHERE NOT EXISTS (${published}))`),
+    provisional_windows: count(`SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas d WHERE EXISTS (${published}))`),
+    delta_rows: count('SELECT COUNT(*) FROM deltas'),
+    finalized_windows: count('SELECT COUNT(*) FROM results WHERE final = 1'),
+    result_rows: count('SELECT COALESCE(SUM(row_count), 0) FROM results'),
+    dedupe_ids: count('SELECT COUNT(*) FROM dedupe'),
+  };
 }
 
 function isRegularOrAbsent(path: string): boolean {

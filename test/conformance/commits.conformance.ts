@@ -95,7 +95,7 @@ export function describeCommits(backend: Backend): void {
 
       const first = await finalizeUpTo(store, JOB, W1, summarize, W1);
       expect(first.map(withOrderedRows)).toEqual<WindowResult[]>([
-        { job: JOB, start: W0, end: W1, state: 'final', seq: 1, rows: ordered([['question', 3], ['to', 3], ['be', 2], ['or', 1]]) },
+        { job: JOB, start: W0, end: W1, state: 'final', seq: 1, revision: 1, rows: ordered([['question', 3], ['to', 3], ['be', 2], ['or', 1]]) },
       ]);
       expect(await finalizeUpTo(store, JOB, W1, summarize, W1)).toEqual([]);
 
@@ -104,9 +104,9 @@ export function describeCommits(backend: Backend): void {
       expect(await finalizeUpTo(store, JOB, W2 + 60_000, summarize, W2)).toEqual([]);
 
       expect(await store.readOpen(JOB, summarizeAny)).toEqual([]);
-      expect(await store.readFinal(JOB)).toEqual([...first, ...second]);
-      expect(await store.readFinal(JOB, 2)).toEqual(second);
-      expect(await store.readFinal(null, 3)).toEqual([]);
+      expect(await store.readPublished(JOB)).toEqual([...first, ...second]);
+      expect(await store.readPublished(JOB, 2)).toEqual(second);
+      expect(await store.readPublished(null, 3)).toEqual([]);
     });
 
     it('finalizes several finished windows in one call, oldest first', async () => {
@@ -168,7 +168,7 @@ export function describeCommits(backend: Backend): void {
       expect(await store.sourceOffset(JOB, 'file:/data/in.log')).toEqual({ offset: 30, lines: 3, maxEventTime: null, identity: null });
       expect((await store.readOpen(JOB, summarizeAny)).map((w) => w.start)).toEqual([W1]);
       expect(await finalizeUpTo(store, JOB, W1, summarize, W1 + 100)).toEqual([]);
-      expect(await store.readFinal(JOB)).toEqual(published);
+      expect(await store.readPublished(JOB)).toEqual(published);
       expect((await store.status(LIVENESS, W0)).jobs[0]).toMatchObject({ late: 6, finalizedWindows: 1, openWindows: 1 });
     });
 
@@ -193,8 +193,8 @@ export function describeCommits(backend: Backend): void {
       expect((await finalizeUpTo(store, JOB, W1, summarize, W1)).map((w) => w.job)).toEqual([JOB]);
       expect((await store.readOpen(null, summarizeAny)).map((w) => [w.job, w.rows])).toEqual([['other', [['b', 1]]]]);
       expect((await finalizeUpTo(store, 'other', W1, summarize, W1)).map((w) => [w.job, w.seq])).toEqual([['other', 2]]);
-      expect((await store.readFinal('other')).map((w) => w.seq)).toEqual([2]);
-      expect((await store.readFinal(null)).map((w) => [w.job, w.seq])).toEqual([
+      expect((await store.readPublished('other')).map((w) => w.seq)).toEqual([2]);
+      expect((await store.readPublished(null)).map((w) => [w.job, w.seq])).toEqual([
         [JOB, 1],
         ['other', 2],
       ]);
@@ -206,7 +206,7 @@ export function describeCommits(backend: Backend): void {
       const [window] = await finalizeUpTo(store, JOB, W1, summarize, W1);
       const expected = ordered(keys.map((k, i): ResultRow => [k, i + 1]));
       expect(ordered(window!.rows)).toEqual(expected);
-      expect(ordered((await store.readFinal(JOB))[0]!.rows)).toEqual(expected);
+      expect(ordered((await store.readPublished(JOB))[0]!.rows)).toEqual(expected);
     });
 
     it('with --dedupe records, applies each id once across batches and builds the deltas of the new ones', async () => {
@@ -242,21 +242,23 @@ export function describeCommits(backend: Backend): void {
       expect(status.schemaVersion).toBeGreaterThan(0);
       expect(status.publishedSeq).toBe(1);
       expect(status.jobs).toEqual([
-        { job: JOB, definition: DEFINITION, records: 5, rejected: 1, late: 0, duplicates: 0, openWindows: 2, finalizedWindows: 1 },
+        { job: JOB, definition: DEFINITION, records: 5, rejected: 1, late: 0, duplicates: 0, openWindows: 2, provisionalWindows: 0, finalizedWindows: 1 },
       ]);
       expect(status.sources).toEqual([
         { job: JOB, source: 'file:/data/in.log', kind: 'file', offset: 45, lines: 5, maxEventTime: null, clients: 0, refused: 0, updatedAt: W1 + 300 },
       ]);
       expect(status.openWindows).toEqual([
-        { job: JOB, start: W1, end: W2, commits: 1, keyRows: 1 },
-        { job: JOB, start: W2, end: W2 + 5_000, commits: 1, keyRows: 1 },
+        { job: JOB, start: W1, end: W2, state: 'open', revision: null, commits: 1, keyRows: 1 },
+        { job: JOB, start: W2, end: W2 + 5_000, state: 'open', revision: null, commits: 1, keyRows: 1 },
       ]);
     });
 
     it('counts commits and key rows per open window', async () => {
       await store.commit(batch([[W0, { a: 1, b: 1 }]]));
       await store.commit(batch([[W0, { a: 1, c: 1, d: 1 }]]));
-      expect((await store.status(LIVENESS, W0)).openWindows).toEqual([{ job: JOB, start: W0, end: W1, commits: 2, keyRows: 5 }]);
+      expect((await store.status(LIVENESS, W0)).openWindows).toEqual([
+        { job: JOB, start: W0, end: W1, state: 'open', revision: null, commits: 2, keyRows: 5 },
+      ]);
     });
   });
 
@@ -340,8 +342,8 @@ export function describeCommits(backend: Backend): void {
       const [published] = await finalizeUpTo(store, JOB, W1, summarizeSum, W1);
       expect(ordered(published!.rows)).toEqual(expectedRows);
       // Published rows come back from the store as the same exact values, bigint included.
-      expect(await store.readFinal(JOB)).toEqual([published]);
-      expect(typeof (await store.readFinal(JOB))[0]!.rows.find(([key]) => key === 'big')![1]).toBe('bigint');
+      expect(await store.readPublished(JOB)).toEqual([published]);
+      expect(typeof (await store.readPublished(JOB))[0]!.rows.find(([key]) => key === 'big')![1]).toBe('bigint');
     });
 
     it('a counting job stores no sums and no low parts', async () => {

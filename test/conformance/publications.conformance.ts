@@ -48,11 +48,11 @@ export function describePublications(backend: Backend): void {
         await writer.commit({ ...batch([[start, { [`k${i}`]: 1 }]]), job });
         for (const w of await finalizeUpTo(writer, job, start + 5_000, summarize, start + 5_000)) published.push([w.job, w.start]);
       }
-      const log = await store.readFinal(null);
+      const log = await store.readPublished(null);
       expect(log.map((w) => w.seq)).toEqual([1, 2, 3, 4, 5, 6]);
       expect(log.map((w) => [w.job, w.start])).toEqual(published);
-      expect((await other.readFinal(null, 4)).map((w) => w.seq)).toEqual([4, 5, 6]);
-      expect((await store.readFinal('second')).map((w) => w.seq)).toEqual([3, 6]);
+      expect((await other.readPublished(null, 4)).map((w) => w.seq)).toEqual([4, 5, 6]);
+      expect((await store.readPublished('second')).map((w) => w.seq)).toEqual([3, 6]);
       expect((await store.status(LIVENESS, W0)).publishedSeq).toBe(6);
     });
 
@@ -74,7 +74,7 @@ export function describePublications(backend: Backend): void {
       await other.commit(batch([[W1, { b: 1 }]]));
       await finalizeUpTo(other, JOB, W2, summarize, W2);
       expect(await waiting).toBe(2);
-      expect((await store.readFinal(null, 2)).map((w) => w.start)).toEqual([W1]);
+      expect((await store.readPublished(null, 2)).map((w) => w.start)).toEqual([W1]);
 
       const abort = new AbortController();
       const stopped = store.waitForPublication(3, { pollMs: 60_000, signal: abort.signal });
@@ -124,7 +124,7 @@ export function describePublications(backend: Backend): void {
       const good = state.scratchFile('good.db');
       await store.exportImage(good);
       const imageState = await readable(store);
-      const view = async (s: StateStore) => ({ final: await s.readFinal(null), open: await s.readOpen(null, summarizeAny) });
+      const view = async (s: StateStore) => ({ final: await s.readPublished(null), open: await s.readOpen(null, summarizeAny) });
       const oldView = await view(store);
 
       // The state moves on after the export.
@@ -166,11 +166,11 @@ export function describePublications(backend: Backend): void {
       // Each job keeps its own retention: 'short' ends 1 s after W1.
       const first = await store.compact(W1 + 2_000, null);
       expect(first).toMatchObject({ results: 1, dedupeIds: 1 });
-      expect((await store.readFinal(null)).map((w) => w.job)).toEqual([JOB, JOB]);
+      expect((await store.readPublished(null)).map((w) => w.job)).toEqual([JOB, JOB]);
       // An explicit retention applies to every job; open windows stay.
       const second = await store.compact(W2 + RETAIN_MS, 1);
       expect(second.results).toBe(2);
-      expect(await store.readFinal(null)).toEqual([]);
+      expect(await store.readPublished(null)).toEqual([]);
       expect((await store.readOpen(null, summarizeAny)).map((w) => w.start)).toEqual([W2]);
     });
   });

@@ -7,6 +7,7 @@ import type { StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
 import { describeCommits } from './commits.conformance.js';
 import { describePublications } from './publications.conformance.js';
+import { describeRevisions } from './revisions.conformance.js';
 import type { Backend, FreshState } from './support.js';
 import { describeWorkers } from './workers.conformance.js';
 
@@ -47,5 +48,6 @@ for (const backend of BACKENDS) {
     describe('jobs, commits, finalization, reads', () => describeCommits(backend));
     describe('workers', () => describeWorkers(backend));
     describe('publications, snapshot images, compaction', () => describePublications(backend));
+    describe('revisions of provisional windows', () => describeRevisions(backend));
   });
 }

@@ -88,7 +88,7 @@ export async function readable(store: StateStore): Promise<unknown> {
   const status = await store.status(LIVENESS, W0);
   return {
     open: await store.readOpen(null, summarizeAny),
-    final: await store.readFinal(null),
+    final: await store.readPublished(null),
     jobs: status.jobs,
     sources: status.sources.map((s) => ({ ...s, updatedAt: 0 })),
     openWindows: status.openWindows,

@@ -147,13 +147,13 @@ export function describeWorkers(backend: Backend): void {
           [start, ordered([['x', 3], [`a${i}`, 1], [`b${i}`, 1]])],
         ]);
       }
-      const all = await other.readFinal(JOB);
+      const all = await other.readPublished(JOB);
       expect(all.map((w) => w.start)).toEqual(windows);
       expect(all.map((w) => w.seq)).toEqual([1, 2, 3, 4, 5]);
       // A commit into a published window is late for either writer.
       const late = await other.commit(batch([[W0, { x: 10 }]], [source(offsetB, offsetB + 10, 1, 'b')]));
       expect(late.lateRecords).toBe(10);
-      expect(await store.readFinal(JOB)).toEqual(all);
+      expect(await store.readPublished(JOB)).toEqual(all);
     });
   });
 
@@ -182,7 +182,7 @@ export function describeWorkers(backend: Backend): void {
       expect([...outcome.usedHeld]).toEqual([W0]);
       const [published] = outcome.published;
       expect(orderRows(published!.rows)).toEqual(orderRows([['to', 3], ['be', 2], ['or', 1], ['not', 1]]));
-      expect(orderRows((await store.readFinal(JOB))[0]!.rows)).toEqual(orderRows(published!.rows));
+      expect(orderRows((await store.readPublished(JOB))[0]!.rows)).toEqual(orderRows(published!.rows));
     });
 
     it('ignores what the worker holds once its registration is gone (a snapshot restore drops them all)', async () => {

@@ -58,8 +58,8 @@ describe('the single executable', () => {
     expect(q.stderr).toBe('');
     expect(q.stdout).toBe(
       'window_start,window_end,key,value,state\n' +
-        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,a,2,final\n' +
-        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,b,1,final\n',
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,a,2,provisional\n' +
+        '2026-01-01T00:00:00.000Z,2026-01-02T00:00:00.000Z,b,1,provisional\n',
     );
   });
 });

@@ -157,6 +157,7 @@ export interface StatusJson {
     readonly rejected: number;
     readonly late: number;
     readonly open_windows: number;
+    readonly provisional_windows: number;
     readonly finalized_windows: number;
   }>;
   readonly sources: ReadonlyArray<{ readonly job: string; readonly source: string; readonly kind: string; readonly offset: number }>;

@@ -123,14 +123,18 @@ describe('reading a database on a read-only file system', () => {
       ]);
 
       const watch = await runReadOnly(dir, ['watch', '--db', db, '--format', 'json']);
-      // watch shows the same rows as query, each with its publication's seq instead of the state.
-      expect(watch, watch.stderr).toMatchObject({ exitCode: 0, stderr: '', stdout: expected.replaceAll('"state":"final"', '"seq":1') });
+      // watch shows the same rows as query, each with its publication's seq, revision and final instead of the state.
+      expect(watch, watch.stderr).toMatchObject({
+        exitCode: 0,
+        stderr: '',
+        stdout: expected.replaceAll('"state":"provisional"', '"seq":1,"revision":1,"final":false'),
+      });
 
       const snap = tmp.path(`export-${serial}.snap`);
       const exported = await runReadOnly(dir, ['snapshot', 'export', '--db', db, '-o', snap]);
       expect(exported.exitCode, exported.stderr).toBe(0);
       const inspect = await runCliOk(['snapshot', 'inspect', snap, '--format', 'json']);
-      expect(JSON.parse(inspect.stdout)).toMatchObject({ ok: true, header: { counts: { jobs: 1, finalized_windows: 1 } } });
+      expect(JSON.parse(inspect.stdout)).toMatchObject({ ok: true, header: { counts: { jobs: 1, provisional_windows: 1, finalized_windows: 0 } } });
       const piped = await runReadOnly(dir, ['snapshot', 'export', '--db', db]);
       expect(piped.exitCode, piped.stderr).toBe(0);
       expect(piped.stdout.startsWith('STATESYNC-SNAPSHOT 1\n')).toBe(true);

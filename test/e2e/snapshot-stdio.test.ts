@@ -91,7 +91,7 @@ describe('snapshot restore -', () => {
     const to = tmp.path(`copy-${serial++}.db`);
     const r = shell(`S snapshot export --db ${JSON.stringify(from)} | S snapshot restore - --db ${JSON.stringify(to)}`);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toBe(`statesync: restored 1 job, 0 open and 1 finalized windows into ${to}\n`);
+    expect(r.stderr).toBe(`statesync: restored 1 job, 0 open, 1 provisional and 0 finalized windows into ${to}\n`);
     expect(await query(to)).toBe(await query(from));
     expect(readdirSync(spoolDir)).toEqual([]);
   });

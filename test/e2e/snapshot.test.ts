@@ -306,9 +306,15 @@ describe('snapshot round trip of two jobs with open and finalized windows', () =
       return {
         jobs: n('SELECT COUNT(*) FROM jobs'),
         sources: n('SELECT COUNT(*) FROM sources'),
-        open_windows: n('SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas)'),
+        // Windows with deltas are open until first published, provisional after; final ones have only results.
+        open_windows: n(
+          'SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas d WHERE (SELECT COUNT(*) FROM results r WHERE r.job = d.job AND r.window_start = d.window_start) = 0)',
+        ),
+        provisional_windows: n(
+          'SELECT COUNT(*) FROM (SELECT DISTINCT job, window_start FROM deltas d WHERE (SELECT COUNT(*) FROM results r WHERE r.job = d.job AND r.window_start = d.window_start) > 0)',
+        ),
         delta_rows: n('SELECT COUNT(*) FROM deltas'),
-        finalized_windows: n('SELECT COUNT(*) FROM results'),
+        finalized_windows: n('SELECT COUNT(*) FROM results WHERE final = 1'),
         result_rows: n('SELECT COALESCE(SUM(row_count), 0) FROM results'),
         dedupe_ids: n('SELECT COUNT(*) FROM dedupe'),
       };
@@ -437,7 +443,7 @@ describe('snapshot export while a writer is committing', () => {
       try {
         offset = (img.prepare("SELECT COALESCE(MAX(offset), 0) FROM sources WHERE job = 'live'").pluck().get() as number) ?? 0;
         expect(header.counts.delta_rows, path).toBe(img.prepare('SELECT COUNT(*) FROM deltas').pluck().get());
-        expect(header.counts.finalized_windows, path).toBe(img.prepare('SELECT COUNT(*) FROM results').pluck().get());
+        expect(header.counts.finalized_windows, path).toBe(img.prepare('SELECT COUNT(*) FROM results WHERE final = 1').pluck().get());
       } finally {
         img.close();
       }

@@ -28,7 +28,7 @@ function render(results: readonly WindowResult[], options: Partial<SinkOptions> 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 
 function windowResult(rows: readonly ResultRow[], overrides: Partial<WindowResult> = {}): WindowResult {
-  return { job: 'default', start: T0, end: T0 + 5_000, state: 'final', seq: 1, rows, ...overrides };
+  return { job: 'default', start: T0, end: T0 + 5_000, state: 'final', seq: 1, revision: 1, rows, ...overrides };
 }
 
 const WORDS = windowResult([

@@ -43,13 +43,14 @@ const REPORT: StatusReport = {
       late: 0,
       duplicates: 0,
       openWindows: 1,
+      provisionalWindows: 2,
       finalizedWindows: 3,
     },
   ],
   sources: [
     { job: 'web', source: 's', kind: 'file', offset: 120, lines: 10, maxEventTime: T, clients: 0, refused: 0, updatedAt: T },
   ],
-  openWindows: [{ job: 'web', start: T, end: T + 60_000, commits: 2, keyRows: 5 }],
+  openWindows: [{ job: 'web', start: T, end: T + 60_000, state: 'provisional', revision: 2, commits: 2, keyRows: 5 }],
   workers: [WORKER],
 };
 
@@ -83,6 +84,7 @@ describe('status --format json', () => {
           late: 0,
           duplicates: 0,
           open_windows: 1,
+          provisional_windows: 2,
           finalized_windows: 3,
         },
       ],
@@ -126,7 +128,7 @@ describe('status --format json', () => {
         },
       ],
       open_windows: [
-        { job: 'web', window_start: '2026-01-01T10:00:00.250Z', window_end: '2026-01-01T10:01:00.250Z', commits: 2, key_rows: 5 },
+        { job: 'web', window_start: '2026-01-01T10:00:00.250Z', window_end: '2026-01-01T10:01:00.250Z', state: 'provisional', revision: 2, commits: 2, key_rows: 5 },
       ],
     });
   });

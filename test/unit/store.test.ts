@@ -92,12 +92,37 @@ describe('schema and migrations', () => {
         name: string;
         strict: number;
       }>;
-      expect(tables.map((t) => t.name)).toEqual(['dedupe', 'deltas', 'jobs', 'results', 'sources', 'workers']);
+      expect(tables.map((t) => t.name)).toEqual(['dedupe', 'deltas', 'jobs', 'results', 'sequences', 'sources', 'workers']);
       for (const t of tables) expect(t.strict, `table ${t.name} is STRICT`).toBe(1);
       const views = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view'").pluck().all();
       expect(views).toEqual(['result_rows']);
     } finally {
       db.close();
+    }
+  });
+
+  it('schema 2 keeps a schema-1 database\'s publications as final first revisions and numbers on after them', async () => {
+    const path = join(dir, 'state.db');
+    const old = new Database(path);
+    old.exec(MIGRATIONS[0]!);
+    old.pragma('user_version = 1');
+    old
+      .prepare('INSERT INTO jobs (job, definition, created_at, retain_ms) VALUES (?, ?, ?, ?)')
+      .run(JOB, JSON.stringify(DEFINITION), W0, RETAIN_MS);
+    old
+      .prepare('INSERT INTO results (seq, job, window_start, window_end, finalized_at, row_count, rows) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(7, JOB, W0, W0 + 5_000, W0 + 5_000, 1, '[["a",2]]');
+    old.close();
+    const store = SqliteStore.open(path);
+    try {
+      expect(await store.readPublished(null)).toEqual([
+        { job: JOB, start: W0, end: W0 + 5_000, state: 'final', seq: 7, revision: 1, rows: [['a', 2]] },
+      ]);
+      await store.commit(batch([[W0 + 5_000, { b: 1 }]]));
+      const { published } = await store.finalizeReady({ job: JOB, self: null, liveness, summarize, now: W0 + 20_000 });
+      expect(published.map((w) => [w.seq, w.revision, w.state])).toEqual([[8, 1, 'provisional']]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -118,7 +118,7 @@ describe('StreamJob with a slow store', () => {
       const totals = (w: WindowResult) => new Map(w.rows.map(([k, v]) => [k, Number(v)]));
       expect(published.map((w) => w.start)).toEqual([START]);
       expect(totals(published[0]!)).toEqual(expected);
-      const [final] = await inner.readFinal(null);
+      const [final] = await inner.readPublished(null);
       expect(totals(final!)).toEqual(expected);
       // What the commits recorded agrees: every byte and every record exactly once.
       const status = await inner.status(LIVENESS, START);

@@ -32,7 +32,7 @@ export async function runQueryCommand(config: QueryConfig): Promise<number> {
       }
       return summarizerFor(reducerFor(reduction as ReductionName));
     };
-    const windows = [...(await store.readFinal(config.job)), ...(await store.readOpen(config.job, summarizer))]
+    const windows = [...(await store.readFinalWindows(config.job)), ...(await store.readOpen(config.job, summarizer))]
       .filter((w) => config.at === null || (w.start <= config.at && config.at < w.end))
       .map((w): WindowResult => (config.key === null ? w : { ...w, rows: w.rows.filter(([k]) => k === config.key) }))
       .filter((w) => w.rows.length > 0)

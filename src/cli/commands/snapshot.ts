@@ -129,7 +129,8 @@ export async function runSnapshotInspect(file: string, json: boolean, out: NodeJ
     `format     ${header.format} v${header.version}, schema ${header.schema_version}`,
     `created    ${header.created_at} by statesync ${header.statesync_version}`,
     `payload    ${header.payload_bytes} bytes`,
-    `counts     jobs ${c.jobs}, sources ${c.sources}, open windows ${c.open_windows} (${c.delta_rows} delta rows), ` +
+    `counts     jobs ${c.jobs}, sources ${c.sources}, open windows ${c.open_windows}, ` +
+      `provisional windows ${c.provisional_windows ?? 0} (${c.delta_rows} delta rows), ` +
       `finalized windows ${c.finalized_windows} (${c.result_rows} rows), dedupe ids ${c.dedupe_ids}`,
     `jobs`,
     ...header.jobs.map(
@@ -158,7 +159,8 @@ export async function runCompact(db: string, retainMs: number | null, note: (l: 
 }
 
 function describe(h: SnapshotHeader): string {
-  return `${h.counts.jobs} job${h.counts.jobs === 1 ? '' : 's'}, ${h.counts.open_windows} open and ${h.counts.finalized_windows} finalized windows`;
+  const c = h.counts;
+  return `${c.jobs} job${c.jobs === 1 ? '' : 's'}, ${c.open_windows} open, ${c.provisional_windows ?? 0} provisional and ${c.finalized_windows} finalized windows`;
 }
 
 function writeStdout(chunk: Buffer): Promise<void> {

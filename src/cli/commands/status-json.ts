@@ -21,6 +21,7 @@ export function statusJson(r: StatusReport): string {
       late: j.late,
       duplicates: j.duplicates,
       open_windows: j.openWindows,
+      provisional_windows: j.provisionalWindows,
       finalized_windows: j.finalizedWindows,
     })),
     workers: r.workers.map((w) => ({
@@ -50,6 +51,8 @@ export function statusJson(r: StatusReport): string {
       job: w.job,
       window_start: isoTime(w.start),
       window_end: isoTime(w.end),
+      state: w.state,
+      revision: w.revision,
       commits: w.commits,
       key_rows: w.keyRows,
     })),

@@ -30,7 +30,7 @@ function renderStatus(r: StatusReport, now: number): string {
     lines.push(`  ${j.job}: ${def}`);
     lines.push(
       `    records ${j.records}  rejected ${j.rejected}  late ${j.late}  duplicates ${j.duplicates}  ` +
-        `open windows ${j.openWindows}  finalized windows ${j.finalizedWindows}`,
+        `open windows ${j.openWindows}  provisional windows ${j.provisionalWindows}  finalized windows ${j.finalizedWindows}`,
     );
   }
   lines.push('');
@@ -53,9 +53,10 @@ function renderStatus(r: StatusReport, now: number): string {
     );
   }
   lines.push('');
-  lines.push(`open windows (${r.openWindows.length})`);
+  lines.push(`windows not final (${r.openWindows.length})`);
   for (const w of r.openWindows) {
-    lines.push(`  ${w.job}  ${isoTime(w.start)} .. ${isoTime(w.end)}  commits ${w.commits}  key rows ${w.keyRows}`);
+    const state = w.revision === null ? 'open' : `provisional, revision ${w.revision}`;
+    lines.push(`  ${w.job}  ${isoTime(w.start)} .. ${isoTime(w.end)}  ${state}  commits ${w.commits}  key rows ${w.keyRows}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -32,7 +32,10 @@ export async function runStreamCommand(
   const store = await openStore(config.db);
   try {
     let job: StreamJob | null = null;
-    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'));
+    // Each publication says its revision and whether it is final where that fits: json fields and the
+    // text/table heading; tsv and csv keep their four columns for cut and awk (watch shows them too).
+    const fields = config.output.format === 'tsv' || config.output.format === 'csv' ? [] : (['revision', 'final'] as const);
+    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'), fields);
     const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
     const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     // Counting files on a terminal: how far, and how fast; never on a pipe nor with --quiet.

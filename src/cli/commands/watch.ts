@@ -11,12 +11,15 @@ export interface WatchConfig {
   /** First publication sequence number to print. */
   readonly fromSeq: number;
   readonly follow: boolean;
+  /** --final: only final publications (a window's last revision), not provisional ones. */
+  readonly finalOnly: boolean;
   readonly pollMs: number;
   readonly output: OutputConfig;
 }
 
 /**
- * Prints finalized windows in publication order, each exactly once. With
+ * Prints publications (every revision of every window, or with --final the
+ * final ones) in publication order, each exactly once. With
  * --follow it waits for the next publication (the store's
  * waitForPublication) until SIGINT/SIGTERM or a closed pipe.
  */
@@ -36,14 +39,14 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
     stopping.abort();
   };
   const signals = trapStopSignals(stop);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq']);
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq', 'revision', 'final']);
   try {
     let next = config.fromSeq;
     // The newest publication of any job seen so far: with --job, the next wait is for one after it.
     let seen = 0;
     for (;;) {
-      for (const window of await store.readFinal(config.job, next)) {
-        output.publish(window);
+      for (const window of await store.readPublished(config.job, next)) {
+        if (!config.finalOnly || window.state === 'final') output.publish(window);
         next = window.seq! + 1;
       }
       if (!config.follow || stopped !== null) break;

@@ -28,7 +28,7 @@ export function commitBatch(conn: SqliteConnection, batch: CommitBatch): CommitO
         );
       }
     }
-    const isFinal = db.prepare('SELECT 1 FROM results WHERE job = ? AND window_start = ?').pluck();
+    const isFinal = db.prepare('SELECT 1 FROM results WHERE job = ? AND window_start = ? AND final = 1').pluck();
     let windows = batch.windows;
     let records = batch.records;
     if (batch.dedupe !== undefined) {

@@ -6,20 +6,29 @@ import type { SqliteConnection } from './connection.js';
 const ENDED_WORKER_ROWS_MS = 3_600_000;
 
 /**
- * Drops finalized results older than each job's retention (or `retainMs`
- * for all), expired dedupe ids and long-ended worker rows, then gives free
- * pages back and checkpoints the WAL. Open windows and their deltas are
- * never touched.
+ * Drops revisions superseded by a later one, final windows older than each
+ * job's retention (or `retainMs` for all), expired dedupe ids and long-ended
+ * worker rows, then gives free pages back and checkpoints the WAL. Open and
+ * provisional windows and their deltas are never touched.
  */
 export function compact(conn: SqliteConnection, now: number, retainMs: number | null): CompactionReport {
   const { db } = conn;
   const report = conn.write(() => ({
-    results: db
-      .prepare(
-        `DELETE FROM results
-         WHERE window_end < @now - COALESCE(@retain, (SELECT retain_ms FROM jobs WHERE jobs.job = results.job), @fallback)`,
-      )
-      .run({ now, retain: retainMs, fallback: DEFAULT_RETAIN_MS }).changes,
+    results:
+      // A revision superseded by a later one of its window: the later one holds the complete rows.
+      db
+        .prepare(
+          `DELETE FROM results WHERE EXISTS (SELECT 1 FROM results AS later
+             WHERE later.job = results.job AND later.window_start = results.window_start AND later.revision > results.revision)`,
+        )
+        .run().changes +
+      // Past retention: final windows only (a provisional one still has deltas, like an open one).
+      db
+        .prepare(
+          `DELETE FROM results WHERE final = 1
+             AND window_end < @now - COALESCE(@retain, (SELECT retain_ms FROM jobs WHERE jobs.job = results.job), @fallback)`,
+        )
+        .run({ now, retain: retainMs, fallback: DEFAULT_RETAIN_MS }).changes,
     dedupeIds: db.prepare('DELETE FROM dedupe WHERE expires_at <= ?').run(now).changes,
     workers: db.prepare(`DELETE FROM workers WHERE state != 'running' AND heartbeat_at < ?`).run(now - ENDED_WORKER_ROWS_MS).changes,
   }));

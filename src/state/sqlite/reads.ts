@@ -2,6 +2,7 @@ import type { DeltaColumns, Summarizer, WindowResult } from '../../model.js';
 import { DELTA_COLUMNS, decodeDelta, decodeRows, type DeltaRow } from '../codec.js';
 import type { JobDefinition, Liveness, StatusReport } from '../port.js';
 import type { SqliteConnection } from './connection.js';
+import { latestSeq } from './publications.js';
 import { listWorkers } from './workers.js';
 
 /**
@@ -20,49 +21,77 @@ export function* windowDeltas(conn: SqliteConnection, job: string, start: number
   for (const row of rows) yield decodeDelta(row);
 }
 
-/** Open windows with their current (merged, not yet final) rows. */
+/**
+ * Windows that are not final, with their current rows (all their deltas
+ * merged): open ones, never published, and provisional ones, with the
+ * revision last published.
+ */
 export function readOpen(conn: SqliteConnection, job: string | null, summarize: (job: string) => Summarizer): WindowResult[] {
   const windows = conn.db
     .prepare(
-      `SELECT job, window_start AS start, MAX(window_end) AS "end" FROM deltas WHERE (@job IS NULL OR job = @job)
-       GROUP BY job, window_start ORDER BY window_start, job`,
+      `SELECT d.job, d.window_start AS start, MAX(d.window_end) AS "end",
+         (SELECT MAX(revision) FROM results r WHERE r.job = d.job AND r.window_start = d.window_start) AS revision
+       FROM deltas d WHERE (@job IS NULL OR d.job = @job)
+       GROUP BY d.job, d.window_start ORDER BY d.window_start, d.job`,
     )
-    .all({ job }) as Array<{ job: string; start: number; end: number }>;
-  return windows.map(({ job: j, start, end }) => ({
+    .all({ job }) as Array<{ job: string; start: number; end: number; revision: number | null }>;
+  return windows.map(({ job: j, start, end, revision }) => ({
     job: j,
     start,
     end,
-    state: 'open',
+    state: revision === null ? 'open' : 'provisional',
     seq: null,
+    revision,
     rows: summarize(j)(windowDeltas(conn, j, start, [])).rows(),
   }));
 }
 
-/** Finalized windows in publication order, from sequence number `fromSeq` on. */
-export function readFinal(conn: SqliteConnection, job: string | null, fromSeq: number): WindowResult[] {
-  const rows = conn.db
-    .prepare(
-      `SELECT seq, job, window_start, window_end, rows FROM results
-       WHERE seq >= @fromSeq AND (@job IS NULL OR job = @job) ORDER BY seq`,
-    )
-    .all({ fromSeq, job }) as Array<{ seq: number; job: string; window_start: number; window_end: number; rows: string }>;
-  return rows.map((r) => ({
+interface PublicationRow {
+  seq: number;
+  job: string;
+  window_start: number;
+  window_end: number;
+  revision: number;
+  final: number;
+  rows: string;
+}
+
+const SELECT_PUBLICATIONS = 'SELECT seq, job, window_start, window_end, revision, final, rows FROM results';
+
+/** The publication log in order, from sequence number `fromSeq` on: every revision of every window. */
+export function readPublished(conn: SqliteConnection, job: string | null, fromSeq: number): WindowResult[] {
+  return (
+    conn.db
+      .prepare(`${SELECT_PUBLICATIONS} WHERE seq >= @fromSeq AND (@job IS NULL OR job = @job) ORDER BY seq`)
+      .all({ fromSeq, job }) as PublicationRow[]
+  ).map(publication);
+}
+
+/** Final windows (their last revision), in publication order. */
+export function readFinalWindows(conn: SqliteConnection, job: string | null): WindowResult[] {
+  return (
+    conn.db.prepare(`${SELECT_PUBLICATIONS} WHERE final = 1 AND (@job IS NULL OR job = @job) ORDER BY seq`).all({ job }) as PublicationRow[]
+  ).map(publication);
+}
+
+function publication(r: PublicationRow): WindowResult {
+  return {
     job: r.job,
     start: r.window_start,
     end: r.window_end,
-    state: 'final',
+    state: r.final === 1 ? 'final' : 'provisional',
     seq: r.seq,
+    revision: r.revision,
     rows: decodeRows(r.rows),
-  }));
+  };
 }
 
-/** The highest publication sequence number (0 before the first). */
-export function latestSeq(conn: SqliteConnection): number {
-  return conn.db.prepare('SELECT COALESCE(MAX(seq), 0) FROM results').pluck().get() as number;
-}
-
+/** Starts of the job's final windows that end after `time`. */
 export function finalizedStartsEndingAfter(conn: SqliteConnection, job: string, time: number): number[] {
-  return conn.db.prepare('SELECT window_start FROM results WHERE job = ? AND window_end > ?').pluck().all(job, time) as number[];
+  return conn.db
+    .prepare('SELECT window_start FROM results WHERE job = ? AND final = 1 AND window_end > ?')
+    .pluck()
+    .all(job, time) as number[];
 }
 
 export function earliestOpenWindowEnd(conn: SqliteConnection, job: string): number | null {
@@ -75,8 +104,12 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     db
       .prepare(
         `SELECT j.job, j.definition, j.records, j.rejected, j.late, j.duplicates,
-           (SELECT COUNT(DISTINCT window_start) FROM deltas d WHERE d.job = j.job) AS openWindows,
-           (SELECT COUNT(*) FROM results r WHERE r.job = j.job) AS finalizedWindows
+           (SELECT COUNT(DISTINCT window_start) FROM deltas d WHERE d.job = j.job
+              AND NOT EXISTS (SELECT 1 FROM results r WHERE r.job = d.job AND r.window_start = d.window_start)) AS openWindows,
+           (SELECT COUNT(DISTINCT window_start) FROM results r WHERE r.job = j.job AND r.final = 0
+              AND NOT EXISTS (SELECT 1 FROM results f WHERE f.job = r.job AND f.window_start = r.window_start AND f.final = 1))
+             AS provisionalWindows,
+           (SELECT COUNT(*) FROM results r WHERE r.job = j.job AND r.final = 1) AS finalizedWindows
          FROM jobs j ORDER BY j.job`,
       )
       .all() as Array<Omit<StatusReport['jobs'][number], 'definition'> & { definition: string }>
@@ -89,10 +122,11 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     .all() as StatusReport['sources'];
   const openWindows = db
     .prepare(
-      `SELECT job, window_start AS start, MAX(window_end) AS "end", COUNT(*) AS commits, SUM(key_count) AS keyRows
-       FROM deltas GROUP BY job, window_start ORDER BY window_start, job`,
+      `SELECT d.job, d.window_start AS start, MAX(d.window_end) AS "end", COUNT(*) AS commits, SUM(d.key_count) AS keyRows,
+         (SELECT MAX(revision) FROM results r WHERE r.job = d.job AND r.window_start = d.window_start) AS revision
+       FROM deltas d GROUP BY d.job, d.window_start ORDER BY d.window_start, d.job`,
     )
-    .all() as StatusReport['openWindows'];
+    .all() as Array<Omit<StatusReport['openWindows'][number], 'state'>>;
   return {
     database: conn.path ?? ':memory:',
     schemaVersion: conn.schemaVersion(),
@@ -100,7 +134,7 @@ export function status(conn: SqliteConnection, liveness: Liveness, now: number):
     publishedSeq: latestSeq(conn),
     jobs,
     sources,
-    openWindows,
+    openWindows: openWindows.map((w) => ({ ...w, state: w.revision === null ? 'open' : 'provisional' })),
     workers: listWorkers(conn, liveness, now),
   };
 }

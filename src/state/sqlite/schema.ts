@@ -96,6 +96,44 @@ export const MIGRATIONS: readonly string[] = [
            row.value ->> 0 AS key, row.value ->> 1 AS value
     FROM results AS r, json_each(r.rows) AS row;
   `,
+  `
+  -- Revisions: a window published before the watermark passed its end is
+  -- provisional, keeps its deltas, and is published again (the next revision,
+  -- complete rows) when it changes; final once the watermark passes its end.
+  CREATE TABLE results_by_revision (
+    seq           INTEGER PRIMARY KEY,    -- publication order, from sequences.publication
+    job           TEXT NOT NULL,
+    window_start  INTEGER NOT NULL,
+    window_end    INTEGER NOT NULL,
+    revision      INTEGER NOT NULL,       -- 1, 2, ... per window
+    final         INTEGER NOT NULL,       -- 1: the window never changes again; 0: provisional
+    through_delta INTEGER NOT NULL,       -- the highest delta id merged into rows (a provisional window keeps its deltas)
+    finalized_at  INTEGER NOT NULL,       -- when this revision was published
+    row_count     INTEGER NOT NULL,
+    rows          TEXT NOT NULL,          -- JSON [[key, value], ...], in no particular order
+    UNIQUE (job, window_start, revision)
+  ) STRICT;
+  INSERT INTO results_by_revision
+    SELECT seq, job, window_start, window_end, 1, 1, 0, finalized_at, row_count, rows FROM results;
+  DROP VIEW result_rows;
+  DROP TABLE results;
+  ALTER TABLE results_by_revision RENAME TO results;
+
+  -- Publication numbers come from this counter, bumped inside the publishing
+  -- transaction: gapless, in commit order, and never handed out twice (not
+  -- even after compaction removed the newest results).
+  CREATE TABLE sequences (
+    name   TEXT PRIMARY KEY,
+    value  INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO sequences VALUES ('publication', (SELECT COALESCE(MAX(seq), 0) FROM results));
+
+  -- For people with the sqlite3 shell: one row per published (window, revision, key).
+  CREATE VIEW result_rows AS
+    SELECT r.seq, r.job, r.window_start, r.window_end, r.revision, r.final,
+           row.value ->> 0 AS key, row.value ->> 1 AS value
+    FROM results AS r, json_each(r.rows) AS row;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

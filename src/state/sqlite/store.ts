@@ -24,6 +24,7 @@ import { SqliteConnection } from './connection.js';
 import { finalizeReady } from './finalization.js';
 import { exportImage, restoreImage } from './image.js';
 import { ensureJob, jobDefinition, jobNames, sourceOffset } from './jobs.js';
+import { latestSeq } from './publications.js';
 import * as reads from './reads.js';
 import * as workers from './workers.js';
 
@@ -102,10 +103,14 @@ export class SqliteStore implements StateStore {
     return reads.readOpen(this.conn, job, summarize);
   }
 
-  async readFinal(job: string | null, fromSeq = 0): Promise<WindowResult[]> {
+  async readPublished(job: string | null, fromSeq = 0): Promise<WindowResult[]> {
     // A follower of a private copy sees what was published since it was taken.
     this.conn.refresh();
-    return reads.readFinal(this.conn, job, fromSeq);
+    return reads.readPublished(this.conn, job, fromSeq);
+  }
+
+  async readFinalWindows(job: string | null): Promise<WindowResult[]> {
+    return reads.readFinalWindows(this.conn, job);
   }
 
   /** Polls the publication log's highest sequence number: an indexed read, next to free when idle. */
@@ -113,7 +118,7 @@ export class SqliteStore implements StateStore {
     for (;;) {
       // A follower of a private copy sees what was published since it was taken.
       this.conn.refresh();
-      const latest = reads.latestSeq(this.conn);
+      const latest = latestSeq(this.conn);
       if (latest >= seq || wait.signal.aborted) return latest;
       await sleep(wait.pollMs, undefined, { signal: wait.signal }).catch(() => undefined);
     }
