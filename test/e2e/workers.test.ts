@@ -368,7 +368,12 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
         () => {
           const running = slots.map((s, j) => (s.completed || s.child.exitCode !== null ? -1 : j)).filter((j) => j >= 0);
           if (running.length === 0) return [];
-          const progressed = running.filter((j) => (readOffset(j) ?? 0) > slots[j]!.startOffset);
+          // Progress short of the end: a run that committed its whole file is finishing, and killing
+          // it then would not land mid-file (offsets move in 1 MiB chunks, so this is no rare case).
+          const progressed = running.filter((j) => {
+            const offset = readOffset(j) ?? 0;
+            return offset > slots[j]!.startOffset && offset < data[j]!.length;
+          });
           if (early) return running;
           return progressed.length > 0 ? progressed : undefined;
         },
