@@ -690,15 +690,22 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
     // A wakes up: fenced at its next commit, it rejoins under a new id.
     a.kill('SIGCONT');
     feedA = true;
-    const rejoined = await waitFor('A to rejoin as a new worker', () =>
-      workerRows(db)?.find((w) => w.pid === a.pid && w.worker_id !== aOriginal.worker_id && w.state === 'running'),
-    5000, 20);
-    // Both run together again: A commits under its new id, and a window is published after that.
-    const aResumedAt = committedOffset(db, job, 'a')!;
-    await waitFor('A to commit again and a window to be published after that', async () => {
-      if ((committedOffset(db, job, 'a') ?? 0) <= aResumedAt) return false;
-      return (await publishedWindows(db)).some((w) => w.finalized_at > rejoined.started_at);
-    }, 10_000, 20);
+    const rejoined = await waitFor(
+      'A to rejoin as a new worker',
+      () => workerRows(db)?.find((w) => w.pid === a.pid && w.worker_id !== aOriginal.worker_id && w.state === 'running'),
+      5000,
+      20,
+    );
+    // Both run together again: A commits more, and a window is published after it rejoined.
+    const aRejoinedAt = committedOffset(db, job, 'a')!;
+    await waitFor(
+      'A to commit again and a window to be published after it rejoined',
+      async () =>
+        (committedOffset(db, job, 'a') ?? 0) > aRejoinedAt &&
+        (await publishedWindows(db)).some((w) => w.finalized_at > rejoined.started_at),
+      10_000,
+      20,
+    );
     feeding = false;
     await feeder;
     a.stdin.end();
