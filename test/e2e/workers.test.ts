@@ -368,14 +368,15 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
         () => {
           const running = slots.map((s, j) => (s.completed || s.child.exitCode !== null ? -1 : j)).filter((j) => j >= 0);
           if (running.length === 0) return [];
-          // Progress short of the end: a run that committed its whole file is finishing, and killing
-          // it then would not land mid-file (offsets move in 1 MiB chunks, so this is no rare case).
-          const progressed = running.filter((j) => {
-            const offset = readOffset(j) ?? 0;
-            return offset > slots[j]!.startOffset && offset < data[j]!.length;
-          });
           if (early) return running;
-          return progressed.length > 0 ? progressed : undefined;
+          const progressed = running
+            .map((j) => ({ j, offset: readOffset(j) ?? 0 }))
+            .filter(({ j, offset }) => offset > slots[j]!.startOffset);
+          // Rather one whose progress stops short of its end: a run that committed its whole file is
+          // finishing, and a kill then is not mid-file (offsets move in 1 MiB chunks: no rare case).
+          const midFile = progressed.filter(({ j, offset }) => offset < data[j]!.length);
+          const pickFrom = midFile.length > 0 ? midFile : progressed;
+          return pickFrom.length > 0 ? pickFrom.map(({ j }) => j) : undefined;
         },
         20_000,
         2,
