@@ -779,12 +779,12 @@ describe('compaction under a running writer', () => {
     };
     // Each compaction comes once there is something for it to expire; the wall-clock waits for a
     // retention or TTL to pass are what is tested. The first: the ids past their 1 s TTL and the
-    // first window live published past its 1 s retention.
+    // first window that live published past its 1 s retention.
     const firstEnd = await waitFor('a first window published by live', () => results('live')[0]?.window_end, 15_000);
     await waitFor('the ids and that window to be more than 1 s old', () => Date.now() > Math.max(idsEndedAt, firstEnd) + 1000);
     const firstBegun = await compactAndCheck('first compact');
     expect(peekDb(db, (d) => d.prepare("SELECT COUNT(*) FROM dedupe WHERE job = 'ids'").pluck().get()), 'expired dedupe ids').toBe(0);
-    // The second: a window published after the first compaction past its retention too.
+    // The second: a window published after the first compaction, past its retention too.
     const nextEnd = await waitFor('a window published by live after the first compaction', () =>
       results('live').find((r) => r.finalized_at > firstBegun)?.window_end,
     );

@@ -370,9 +370,15 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
         () => {
           const running = slots.map((s, j) => (s.completed || s.child.exitCode !== null ? -1 : j)).filter((j) => j >= 0);
           if (running.length === 0) return [];
-          const progressed = running.filter((j) => (readOffset(j) ?? 0) > slots[j]!.startOffset);
           if (early) return running;
-          return progressed.length > 0 ? progressed : undefined;
+          const progressed = running
+            .map((j) => ({ j, offset: readOffset(j) ?? 0 }))
+            .filter(({ j, offset }) => offset > slots[j]!.startOffset);
+          // Rather one whose progress stops short of its end: a run that committed its whole file is
+          // finishing, and a kill then is not mid-file (offsets move in 1 MiB chunks: no rare case).
+          const midFile = progressed.filter(({ j, offset }) => offset < data[j]!.length);
+          const pickFrom = midFile.length > 0 ? midFile : progressed;
+          return pickFrom.length > 0 ? pickFrom.map(({ j }) => j) : undefined;
         },
         20_000,
         2,
@@ -687,15 +693,22 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
     // A wakes up: fenced at its next commit, it rejoins under a new id.
     a.kill('SIGCONT');
     feedA = true;
-    const rejoined = await waitFor('A to rejoin as a new worker', () =>
-      workerRows(db)?.find((w) => w.pid === a.pid && w.worker_id !== aOriginal.worker_id && w.state === 'running'),
-    5000, 20);
-    // Both run together again: A commits under its new id, and a window is published after that.
-    const aResumedAt = committedOffset(db, job, 'a')!;
-    await waitFor('A to commit again and a window to be published after that', async () => {
-      if ((committedOffset(db, job, 'a') ?? 0) <= aResumedAt) return false;
-      return (await publishedWindows(db)).some((w) => w.finalized_at > rejoined.started_at);
-    }, 10_000, 20);
+    const rejoined = await waitFor(
+      'A to rejoin as a new worker',
+      () => workerRows(db)?.find((w) => w.pid === a.pid && w.worker_id !== aOriginal.worker_id && w.state === 'running'),
+      5000,
+      20,
+    );
+    // Both run together again: A commits more, and a window is published after it rejoined.
+    const aRejoinedAt = committedOffset(db, job, 'a')!;
+    await waitFor(
+      'A to commit again and a window to be published after it rejoined',
+      async () =>
+        (committedOffset(db, job, 'a') ?? 0) > aRejoinedAt &&
+        (await publishedWindows(db)).some((w) => w.finalized_at > rejoined.started_at),
+      10_000,
+      20,
+    );
     feeding = false;
     await feeder;
     a.stdin.end();
