@@ -186,7 +186,7 @@ describe('StreamJob with a slow store and many clients', () => {
       );
       const counted = async () => ((await inner.status(LIVENESS, START)).jobs[0]?.records ?? 0) === 3 * CLIENTS;
       // Every record read reaches the store with the commits that follow, not only at the stop.
-      for (let waited = 0; !(await counted()) && waited < 10_000; waited += 20) await sleep(20);
+      for (let waited = 0; !(await counted()) && waited < 20_000; waited += 20) await sleep(20);
       expect((await inner.status(LIVENESS, START)).jobs[0]?.records).toBe(3 * CLIENTS);
       job.stop('SIGTERM');
       const summary = await running;
