@@ -126,6 +126,15 @@ function windowsInDatabase(db: string): number[] {
   )!;
 }
 
+/** What a stream command's json output says it published: `WINDOW_START rREVISION final|provisional`, once each. */
+function printedMarks(stdout: string): Set<string> {
+  return new Set(
+    (parseJsonLines(stdout) as Array<JsonRow & { revision?: number; final?: boolean }>).map(
+      (r) => `${r.window_start} r${r.revision} ${r.final === true ? 'final' : r.final === false ? 'provisional' : r.final}`,
+    ),
+  );
+}
+
 function expectExit(result: CliResult, code: number): void {
   expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
 }
@@ -168,6 +177,7 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
         new Set([`${iso(H16)}/${iso(H17)}`]),
       );
       expect(countDifferences(keyTotals(printed), expected), `printed at ${now}`).toEqual([]);
+      expect(printedMarks(run.stdout)).toEqual(new Set([`${iso(H16)} r${n + 1} provisional`]));
 
       const log = await publications(db);
       expect(log.slice(0, before.length), 'nothing already published changes').toEqual(before);
@@ -192,6 +202,8 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
     for (const [i, p] of w.entries()) expect(countDifferences(p.rows, revisions[i]!), `watch seq ${p.seq}`).toEqual([]);
     expect((await runCliOk(['watch', '--db', db, '--final', '--format', 'json'])).stdout).toBe('');
     const st = await status(db);
+    const notFinal = (st as unknown as { open_windows: Array<Record<string, unknown>> }).open_windows;
+    expect(notFinal.map((o) => [o.window_start, o.state, o.revision])).toEqual([[iso(H16), 'provisional', 3]]);
     expect(st.jobs[0]).toMatchObject({
       records: total(revisions[2]!),
       late: 0,
@@ -205,6 +217,7 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
     await appendFile(file, later);
     const run4 = await runCliOk(args, { env: { STATESYNC_NOW: '2026-05-04T18:05:00Z' } });
     const printed4 = parseJsonLines(run4.stdout);
+    expect(printedMarks(run4.stdout)).toEqual(new Set([`${iso(H16)} r4 final`, `${iso(H18)} r1 provisional`]));
     expect(countDifferences(keyTotals(printed4.filter((r) => r.window_start === iso(H16))), revisions[2]!)).toEqual([]);
     expect(countDifferences(keyTotals(printed4.filter((r) => r.window_start === iso(H18))), wordCounts(later))).toEqual([]);
     const log = await publications(db);
@@ -253,6 +266,49 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
     });
     expect(integrityCheck(db)).toBe('ok');
   });
+
+  it('a live worker whose clock passes the end of a provisional window publishes it final while it runs', async () => {
+    const db = join(dir, 'live.db');
+    const H16 = Date.parse('2026-05-04T16:00:00Z');
+    const H17 = H16 + 3_600_000;
+    const first = 'a b a\n';
+    const env = { STATESYNC_NOW: '2026-05-04T16:40:00Z' };
+    expectExit(await runCli(['count', '--db', db, '--window', '1h', '--quiet'], { input: first, env }), 0);
+    // A tail -F | statesync worker started a second before 17:00, its stdin open and quiet.
+    const live = spawnCli(['count', '--db', db, '--window', '1h', '--commit-interval', '50ms', '--format', 'json'], {
+      env: { STATESYNC_NOW: '2026-05-04T16:59:59Z' },
+    });
+    const liveDone = collect(live, 20_000);
+    await waitFor(
+      'the 16:00 window published final',
+      () => {
+        const rows = peekDb(db, (d) => d.prepare('SELECT COUNT(*) FROM results').pluck().get() as number);
+        return rows !== undefined && rows >= 2 ? true : undefined;
+      },
+      15_000,
+      20,
+    );
+    const log = await publications(db);
+    expect(live.exitCode, 'published by the running worker').toBeNull();
+    expect(log.map((p) => [p.seq, p.window_start, p.window_end, p.revision, p.final])).toEqual([
+      [1, H16, H17, 1, 0],
+      [2, H16, H17, 2, 1],
+    ]);
+    expect(countDifferences(rowsOf(log[1]!), wordCounts(first)), 'the same rows, now final').toEqual([]);
+
+    // What it reads now belongs to 17:00, published provisional when its input ends.
+    const second = 'c a\n';
+    live.stdin.end(second);
+    const r = await liveDone;
+    expectExit(r, 0);
+    expect(r.stderr).toBe('');
+    const after = await publications(db);
+    expect(after.slice(0, 2)).toEqual(log);
+    expect(after.slice(2).map((p) => [p.seq, p.window_start, p.revision, p.final])).toEqual([[3, H17, 1, 0]]);
+    expect(countDifferences(rowsOf(after[2]!), wordCounts(second))).toEqual([]);
+    expect(watchPublications(await watched(db, ['--final'])).map((p) => [p.seq, p.start, p.revision])).toEqual([[2, iso(H16), 2]]);
+    expect((await status(db)).jobs[0]).toMatchObject({ records: 5, late: 0, provisional_windows: 1, finalized_windows: 1 });
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -277,7 +333,9 @@ describe('event time: a window an earlier run published at its end', () => {
     // Run 1: up to the middle of minute M (and one record of the minute before).
     const run1 = line(s - 50, 'x') + line(s + 10, 'a') + line(s + 20, 'b') + line(s + 30, 'a');
     await writeFile(file, run1);
-    expectExit(await runCli(args), 0);
+    const r1 = await runCli(args);
+    expectExit(r1, 0);
+    expect(printedMarks(r1.stdout)).toEqual(new Set([`${iso(M - 60_000)} r1 final`, `${iso(M)} r1 provisional`]));
     let log = await publications(db);
     expect(log.map((p) => [p.seq, p.window_start, p.revision, p.final])).toEqual([
       [1, M - 60_000, 1, 1], // its end is behind the watermark (M+30s): final
@@ -302,6 +360,7 @@ describe('event time: a window an earlier run published at its end', () => {
     ]);
     expect(countDifferences(rowsOf(log[2]!), inM2)).toEqual([]);
     expect(countDifferences(keyTotals(parseJsonLines(r2.stdout)), inM2)).toEqual([]);
+    expect(printedMarks(r2.stdout)).toEqual(new Set([`${iso(M)} r2 provisional`]));
     expect((await status(db)).jobs[0]).toMatchObject({ late: 0, records: 7, provisional_windows: 1, finalized_windows: 1 });
 
     // Run 3: one more record of M, then records past M's end: M final with the new rows (revision 3).
@@ -310,6 +369,7 @@ describe('event time: a window an earlier run published at its end', () => {
     const r3 = await runCli(args);
     expectExit(r3, 0);
     expect(r3.stderr).not.toMatch(/late/);
+    expect(printedMarks(r3.stdout)).toEqual(new Set([`${iso(M)} r3 final`, `${iso(M + 60_000)} r1 provisional`]));
     const inM3 = addCounts(new Map(inM2), new Map([['a', 1]]));
     log = await publications(db);
     expect(log.map((p) => [p.seq, p.window_start, p.revision, p.final])).toEqual([
@@ -332,6 +392,7 @@ describe('event time: a window an earlier run published at its end', () => {
     const r4 = await runCli([...args, '--late-output', late]);
     expectExit(r4, 0);
     expect(r4.stderr).toMatch(/\b1 late record\b/);
+    expect(r4.stdout, 'nothing to publish').toBe('');
     expect(await readFile(late, 'utf8')).toBe(line(s + 15, 'a'));
     expect(await publications(db)).toEqual(log);
     const st = await status(db);
@@ -409,6 +470,7 @@ describe('two workers in one hour window, one finishes first', () => {
     expectExit(rb, 0);
     const both = addCounts(new Map(soFar), wordCounts(bText2));
     expect(countDifferences(keyTotals(parseJsonLines(rb.stdout)), both)).toEqual([]);
+    expect(printedMarks(rb.stdout)).toEqual(new Set([`${iso(H10)} r1 provisional`]));
     let log = await publications(db);
     expect(log.map((p) => [p.seq, p.window_start, p.window_end, p.revision, p.final])).toEqual([[1, H10, H10 + 3_600_000, 1, 0]]);
     expect(countDifferences(rowsOf(log[0]!), both)).toEqual([]);
@@ -417,6 +479,7 @@ describe('two workers in one hour window, one finishes first', () => {
     const cText = smallText(random, 2000);
     const rc = await runCli(args('c'), { env: { STATESYNC_NOW: '2026-05-04T10:20:00Z' }, input: cText });
     expectExit(rc, 0);
+    expect(printedMarks(rc.stdout)).toEqual(new Set([`${iso(H10)} r2 provisional`]));
     const all = addCounts(new Map(both), wordCounts(cText));
     log = await publications(db);
     expect(log.map((p) => [p.seq, p.window_start, p.revision, p.final])).toEqual([
