@@ -188,6 +188,12 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
       before = log;
     }
 
+    // A run with nothing new changes nothing and publishes nothing.
+    const idle = await runCliOk(args, { env: { STATESYNC_NOW: '2026-05-04T16:57:00Z' } });
+    expect(idle.stdout).toBe('');
+    expect(idle.stderr).toMatch(/already consumed/);
+    expect(await publications(db)).toEqual(before);
+
     // No future window anywhere: the log, the deltas, query, watch, status.
     expect(windowsInDatabase(db)).toEqual([H16]);
     const q = await queried(db);
