@@ -11,15 +11,13 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   addCounts,
   collect,
   countDifferences,
   generateWordCorpus,
   integrityCheck,
-  killLeftoverChildren,
-  makeTempDir,
   parseJsonLines,
   peekDb,
   runCli,
@@ -35,15 +33,10 @@ import {
   wordsBefore,
   type CliResult,
   type JsonRow,
+  useTempDir,
 } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeAll(async () => {
-  ({ dir, cleanup } = await makeTempDir('revisions'));
-});
-afterEach(() => killLeftoverChildren());
-afterAll(async () => cleanup());
+const tmp = useTempDir('revisions');
 
 // ---------------------------------------------------------------------------
 // Readers
@@ -152,8 +145,8 @@ function smallText(random: () => number, bytes: number): string {
 
 describe('count FILE --db --window 1h run three times in one hour (the cron use)', () => {
   it('one window, revisions 1-3, each complete and provisional; a run at 18:05 makes it final', async () => {
-    const db = join(dir, 'hourly.db');
-    const file = join(dir, 'hourly.log');
+    const db = join(tmp.dir, 'hourly.db');
+    const file = join(tmp.dir, 'hourly.log');
     const args = ['count', file, '--db', db, '--window', '1h', '--format', 'json'];
     const H16 = Date.parse('2026-05-04T16:00:00Z');
     const H17 = H16 + 3_600_000;
@@ -274,7 +267,7 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
   });
 
   it('a live worker whose clock passes the end of a provisional window publishes it final while it runs', async () => {
-    const db = join(dir, 'live.db');
+    const db = join(tmp.dir, 'live.db');
     const H16 = Date.parse('2026-05-04T16:00:00Z');
     const H17 = H16 + 3_600_000;
     const first = 'a b a\n';
@@ -323,9 +316,9 @@ describe('count FILE --db --window 1h run three times in one hour (the cron use)
 
 describe('event time: a window an earlier run published at its end', () => {
   it('is amended by a later run, published final once the watermark passes its end, then a record of it is late', async () => {
-    const db = join(dir, 'event.db');
-    const file = join(dir, 'events.log');
-    const late = join(dir, 'late.txt');
+    const db = join(tmp.dir, 'event.db');
+    const file = join(tmp.dir, 'events.log');
+    const late = join(tmp.dir, 'late.txt');
     const args = ['count', file, '--db', db, '--key', 'field=2', '--time', 'field=1', '--window', '1m', '--format', 'json'];
     const M = Date.parse('2026-05-04T12:05:00Z');
     const s = M / 1000;
@@ -439,7 +432,7 @@ function sourceOffset(db: string, source: string): number | undefined {
 
 describe('two workers in one hour window, one finishes first', () => {
   it('the one still live holds the window; it publishes A and B together when it ends; a third run amends it', async () => {
-    const db = join(dir, 'two.db');
+    const db = join(tmp.dir, 'two.db');
     const env = { STATESYNC_NOW: '2026-05-04T10:10:00Z' };
     const H10 = Date.parse('2026-05-04T10:00:00Z');
     const args = (source: string) => ['count', '--db', db, '--source', source, '--window', '1h', '--commit-interval', '50ms', '--format', 'json'];
@@ -551,8 +544,8 @@ function prefixCounts(data: Buffer, wanted: readonly number[]): Map<number, Map<
 
 describe('SIGKILL sweep over growing files in one hour window', () => {
   it('every (window, revision) published once, seq gapless, each revision a complete prefix, the latest exact', async () => {
-    const db = join(dir, 'sweep.db');
-    const files = [join(dir, 'sweep-p.log'), join(dir, 'sweep-q.log')];
+    const db = join(tmp.dir, 'sweep.db');
+    const files = [join(tmp.dir, 'sweep-p.log'), join(tmp.dir, 'sweep-q.log')];
     const tags = ['p', 'q'] as const;
     const H14 = Date.parse('2026-05-04T14:00:00Z');
     const random = seededRandom(0x13_0004);
