@@ -20,16 +20,20 @@ const STATESYNC_TABLES = ['jobs', 'sources', 'deltas', 'workers', 'dedupe', 'res
  * else's database.
  */
 export function inspectSchema(db: DB, path: string): 'empty' | 'statesync' {
-  let version: number;
-  let objects: number;
-  let tables: string[];
+  let version = 0;
+  let objects = 0;
+  let tables: string[] = [];
   try {
-    version = db.pragma('user_version', { simple: true }) as number;
-    objects = db.prepare('SELECT COUNT(*) FROM sqlite_schema').pluck().get() as number;
-    tables = db
-      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .pluck()
-      .all() as string[];
+    // One read transaction: another process may be creating the schema meanwhile, and the
+    // version and the tables must come from the same moment (before it, or after it).
+    db.transaction(() => {
+      version = db.pragma('user_version', { simple: true }) as number;
+      objects = db.prepare('SELECT COUNT(*) FROM sqlite_schema').pluck().get() as number;
+      tables = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .pluck()
+        .all() as string[];
+    })();
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw new UsageError(`${path} is not an SQLite database; give another --db`);
