@@ -20,20 +20,16 @@ const STATESYNC_TABLES = ['jobs', 'sources', 'deltas', 'workers', 'dedupe', 'res
  * else's database.
  */
 export function inspectSchema(db: DB, path: string): 'empty' | 'statesync' {
-  let version = 0;
-  let objects = 0;
-  let tables: string[] = [];
+  let version: number;
+  let objects: number;
+  let tables: string[];
   try {
-    // One read transaction: another process may be creating the schema meanwhile, and the
-    // version and the tables must come from the same moment (before it, or after it).
-    db.transaction(() => {
-      version = db.pragma('user_version', { simple: true }) as number;
-      objects = db.prepare('SELECT COUNT(*) FROM sqlite_schema').pluck().get() as number;
-      tables = db
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .pluck()
-        .all() as string[];
-    })();
+    version = db.pragma('user_version', { simple: true }) as number;
+    objects = db.prepare('SELECT COUNT(*) FROM sqlite_schema').pluck().get() as number;
+    tables = db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      .pluck()
+      .all() as string[];
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_NOTADB') throw new UsageError(`${path} is not an SQLite database; give another --db`);
@@ -45,7 +41,9 @@ export function inspectSchema(db: DB, path: string): 'empty' | 'statesync' {
   if (version === 0 && objects === 0) return 'empty';
   // A newer statesync may have other tables; the version check then says to upgrade.
   if (version > SCHEMA_VERSION && tables.includes('jobs')) return 'statesync';
-  if (version >= 1 && STATESYNC_TABLES.every((t) => tables.includes(t))) return 'statesync';
+  // Version 0 beside statesync's tables: another statesync is creating the schema right now (the
+  // version is read a moment before the tables); migrations read it again under the write lock.
+  if (STATESYNC_TABLES.every((t) => tables.includes(t))) return 'statesync';
   throw new UsageError(
     `${path} is an SQLite database not made by statesync (tables: ${tables.join(', ') || 'none'}); give another --db`,
   );
