@@ -16,6 +16,9 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'tsv', 'csv', 'j
  */
 export type WindowField = 'seq' | 'revision' | 'final' | 'state';
 
+/** How a publication is marked wherever one is printed: its revision and whether it is final. */
+export const PUBLICATION_MARKS: readonly WindowField[] = ['revision', 'final'];
+
 export interface SinkOptions {
   readonly format: OutputFormat;
   /** Only the N highest rows of each window; null for all. */
@@ -121,7 +124,7 @@ function fieldValue(result: WindowResult, field: WindowField): string | number |
   }
 }
 
-/** Tab, newline and backslash escaped so one row stays one line of four fields. */
+/** Tab, newline and backslash escaped so a row stays one line with its fields in place. */
 function tsvField(text: string): string {
   return /[\t\n\r\\]/.test(text)
     ? text.replace(/[\t\n\r\\]/g, (ch) => (ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : '\\\\'))

@@ -28,6 +28,6 @@ describe('-o and the file stdin is redirected from', () => {
   it('a pipe on stdin and -o FILE still work', () => {
     const r = sh('printf "a b a\\n" | "$NODE" "$BIN" count --window 1d -o out.tsv');
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(tmp.path('out.tsv'), 'utf8')).toMatch(/\ta\t2\n.*\tb\t1\n$/);
+    expect(readFileSync(tmp.path('out.tsv'), 'utf8')).toMatch(/\ta\t2\t1\ttrue\n.*\tb\t1\t1\ttrue\n$/);
   });
 });

@@ -90,11 +90,11 @@ describe('processing-time windows fire on a timer', () => {
   });
 });
 
-/** The rows a tsv sink prints for one window, in its order: value descending, then key ascending. */
-function tsvRows(start: string, end: string, counts: ReadonlyMap<string, number>): string {
+/** The rows a stream command prints in tsv for the first revision of a window, in its order: value descending, then key ascending. */
+function tsvRows(start: string, end: string, counts: ReadonlyMap<string, number>, final: boolean): string {
   return [...counts]
     .sort(([ka, va], [kb, vb]) => vb - va || (ka < kb ? -1 : ka > kb ? 1 : 0))
-    .map(([key, value]) => `${start}\t${end}\t${key}\t${value}\n`)
+    .map(([key, value]) => `${start}\t${end}\t${key}\t${value}\t1\t${final}\n`)
     .join('');
 }
 
@@ -121,7 +121,8 @@ describe('SIGINT and SIGTERM stop cleanly', () => {
     expect(result.signal).toBeNull();
     expect(result.exitCode).toBe(code);
     const counts = wordCounts(text);
-    expect(result.stdout).toBe(tsvRows('2024-05-01T00:00:00.000Z', '2024-05-02T00:00:00.000Z', counts));
+    // The day has not ended: the window is published provisional, revision 1.
+    expect(result.stdout).toBe(tsvRows('2024-05-01T00:00:00.000Z', '2024-05-02T00:00:00.000Z', counts, false));
     expect(result.stderr).not.toMatch(/error/i);
 
     const st = await status(db);

@@ -39,7 +39,7 @@ describe('a reader that closes early (EPIPE)', () => {
       };
       child.stdout.on('data', onData);
     });
-    expect(firstLine).toMatch(/^\S+Z\t\S+Z\tkey\d+\t1$/);
+    expect(firstLine).toMatch(/^\S+Z\t\S+Z\tkey\d+\t1\t1\ttrue$/);
 
     const [exitCode, signal] = await closed;
     expect(Buffer.concat(stderr).toString('utf8')).toBe('');
@@ -57,7 +57,7 @@ describe('a reader that closes early (EPIPE)', () => {
     const result = await collect(shell);
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(/\tkey\d+\t1$/);
+    expect(lines[0]).toMatch(/\tkey\d+\t1\t1\ttrue$/);
     expect(lines[1]).toBe('exit=0');
     expect(await readFile(errFile, 'utf8')).toBe('');
   });
@@ -164,7 +164,7 @@ describe('inputs a shell hands over', () => {
     const result = await collect(shell);
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe(
-      '2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\ta\t2\n2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\tb\t1\nexit=0\n',
+      '2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\ta\t2\t1\ttrue\n2026-01-01T00:00:00.000Z\t2026-01-02T00:00:00.000Z\tb\t1\t1\ttrue\nexit=0\n',
     );
   });
 });
@@ -199,7 +199,7 @@ describe('an over-long line on stdin', () => {
     const result = await done;
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toBe(
-      '2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\ta\t1\n' + '2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\tb\t1\n',
+      '2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\ta\t1\t1\ttrue\n' + '2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\tb\t1\t1\ttrue\n',
     );
     expect(result.stderr).toMatch(/rejected 2 records\b.*too long/);
   });
@@ -223,7 +223,7 @@ describe('an over-long line on stdin', () => {
 
     const { result } = long;
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(result.stdout).toBe('2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\tok\t2\n');
+    expect(result.stdout).toBe('2024-05-01T00:00:00.000Z\t2024-05-02T00:00:00.000Z\tok\t2\t1\tfalse\n');
     const stderrLines = result.stderr.split('\n').filter((line) => line.length > 0);
     expect(stderrLines).toHaveLength(1);
     expect(stderrLines[0]).toMatch(/rejected 1 record\b.*too long/);

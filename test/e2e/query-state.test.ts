@@ -65,8 +65,8 @@ describe('query shows each window as open or final', () => {
     ]);
   });
 
-  it('the stream commands keep their four columns', async () => {
+  it('the stream commands mark each row with its revision and final, after the four columns', async () => {
     const r = await runCli(['count', '--window', '1d'], { input: 'x\n', env: { STATESYNC_NOW: '2026-01-01T00:00:00Z' } });
-    expect(r.stdout).toBe(`${FINAL}\tx\t1\n`);
+    expect(r.stdout).toBe(`${FINAL}\tx\t1\t1\ttrue\n`);
   });
 });

@@ -34,7 +34,7 @@ function onTerminal(args: readonly string[]) {
 const resultRows = (screen: string) =>
   screen
     .split('\n')
-    .filter((line) => line.split('\t').length === 4)
+    .filter((line) => line.split('\t').length === 6)
     .join('\n');
 
 describe('stdin on a terminal', () => {

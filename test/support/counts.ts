@@ -64,13 +64,14 @@ export function expectCounts(actual: ReadonlyMap<string, number>, expected: Read
   expect(diffs, diffs.join('\n')).toEqual([]);
 }
 
-/** Per-key totals summed over all windows of `tsv` output (keys unescaped: \t, \n, \\). */
+/** Per-key totals summed over all windows of a stream command's `tsv` output (keys unescaped: \t, \n, \\). */
 export function tsvTotals(text: string): Map<string, number> {
   const totals = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (line.length === 0) continue;
     const cols = line.split('\t');
-    if (cols.length !== 4) throw new Error(`not a 4-column tsv row: ${JSON.stringify(line.slice(0, 200))}`);
+    // start, end, key, value, revision, final
+    if (cols.length !== 6) throw new Error(`not a 6-column tsv row: ${JSON.stringify(line.slice(0, 200))}`);
     const key = cols[2]!.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c));
     totals.set(key, (totals.get(key) ?? 0) + Number(cols[3]));
   }

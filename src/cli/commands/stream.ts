@@ -5,6 +5,7 @@ import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline/stream-job.js';
 import { formatReject } from '../../sinks/rejects.js';
+import { PUBLICATION_MARKS } from '../../sinks/sink.js';
 import { openStore } from '../../state/open.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { refuseOutputsOverInputs } from '../guards.js';
@@ -32,10 +33,9 @@ export async function runStreamCommand(
   const store = await openStore(config.db);
   try {
     let job: StreamJob | null = null;
-    // Each publication says its revision and whether it is final where that fits: json fields and the
-    // text/table heading; tsv and csv keep their four columns for cut and awk (watch shows them too).
-    const fields = config.output.format === 'tsv' || config.output.format === 'csv' ? [] : (['revision', 'final'] as const);
-    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'), fields);
+    // Each publication says its revision and whether it is final, as watch does: json fields, two trailing
+    // tsv/csv columns (the first four stay where cut and awk expect them), the text/table heading.
+    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'), PUBLICATION_MARKS);
     const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
     const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     // Counting files on a terminal: how far, and how fast; never on a pipe nor with --quiet.

@@ -1,4 +1,5 @@
 import type { OutputConfig } from '../../config.js';
+import { PUBLICATION_MARKS } from '../../sinks/sink.js';
 import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
@@ -39,7 +40,7 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
     stopping.abort();
   };
   const signals = trapStopSignals(stop);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq', 'revision', 'final']);
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq', ...PUBLICATION_MARKS]);
   try {
     let next = config.fromSeq;
     // The newest publication of any job seen so far: with --job, the next wait is for one after it.
