@@ -29,3 +29,6 @@ export const DEFAULT_MAX_CONNECTIONS = 256;
 
 /** watch --follow: how often a store without notifications looks for new publications. */
 export const WATCH_POLL_MS = 200;
+
+/** How long the row of a finished or dead worker stays for `status` before compaction removes it. */
+export const ENDED_WORKER_ROWS_MS = 3_600_000;

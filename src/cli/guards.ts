@@ -1,6 +1,7 @@
 import { fstatSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { isPostgresUrl } from '../state/open.js';
 
 /** A file the command will open for writing, and the option that named it (for the message). */
 export interface OutputTarget {
@@ -24,7 +25,8 @@ export function refuseOutputsOverInputs(
   const protectedFiles: Array<{ path: string; what: string }> = inputs.map((path) =>
     path === '-' ? { path, what: 'stdin, one of the inputs' } : { path, what: 'one of the inputs' },
   );
-  if (db !== null) {
+  // A PostgreSQL URL names no file here.
+  if (db !== null && !isPostgresUrl(db)) {
     protectedFiles.push({ path: db, what: 'the database (--db)' });
     for (const suffix of ['-wal', '-shm']) protectedFiles.push({ path: db + suffix, what: `the database's ${suffix} file` });
   }

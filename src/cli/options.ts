@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../config.js';
 import { DEFAULT_LATENESS_MS } from '../defaults.js';
 import { parseEndpoint } from '../sources/tcp.js';
+import { isPostgresUrl, parsePostgresUrl } from '../state/open.js';
 import { UsageError } from '../errors.js';
 import { parseFieldSpec, parseKeySpec } from '../records/specs.js';
 import { parseEventTime, TIME_FORMATS, type TimeFormat } from '../records/time.js';
@@ -171,16 +172,20 @@ function wantsColor(mode: string, toTerminal: boolean, env: NodeJS.ProcessEnv): 
   return toTerminal;
 }
 
-/** --db, else STATESYNC_DB, else null (in memory). */
+/** --db, else STATESYNC_DB, else null (in memory): a PostgreSQL URL (its form checked now) or an SQLite file's absolute path. */
 export function dbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | null {
   const value = flag ?? env.STATESYNC_DB;
   if (value === undefined || value === '') return null;
+  if (isPostgresUrl(value)) {
+    parsePostgresUrl(value);
+    return value;
+  }
   return resolve(value);
 }
 
 export function requireDb(flag: string | undefined, env: NodeJS.ProcessEnv, command: string): string {
   const path = dbPath(flag, env);
-  if (path === null) throw new UsageError(`${command} needs a database: give --db FILE or set STATESYNC_DB`);
+  if (path === null) throw new UsageError(`${command} needs a database: give --db FILE (or a postgres:// URL) or set STATESYNC_DB`);
   return path;
 }
 

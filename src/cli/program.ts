@@ -73,7 +73,7 @@ export function buildProgram(io: ProgramIO): Command {
     program
       .command('query')
       .description('print open windows and retained finalized results')
-      .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+      .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--key <key>', 'only rows with this key')
       .option('--window <time>', 'only the window containing this time (ISO-8601, UTC unless zoned, or epoch seconds)'),
@@ -96,7 +96,7 @@ export function buildProgram(io: ProgramIO): Command {
     program
       .command('watch')
       .description('print finalized results in publication order, each once')
-      .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+      .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
       .option('--job <name>', 'only this job')
       .option('--from <seq>', 'start at this publication sequence number', '1')
       .option('--follow', 'keep waiting for new results until interrupted')
@@ -128,7 +128,7 @@ export function buildProgram(io: ProgramIO): Command {
   snapshot
     .command('export')
     .description('write a consistent point-in-time snapshot while writers keep running')
-    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
     .option('-o, --output <file>', "snapshot file, or '-' for stdout", '-')
     .addHelpText('after', '\nExample:\n  statesync snapshot export --db state.db -o state.snap')
     .action(async (raw: { db?: string; output: string }) => {
@@ -139,7 +139,7 @@ export function buildProgram(io: ProgramIO): Command {
     .command('restore')
     .description('validate a snapshot, then replace the database state with it atomically')
     .argument('<file>', "the snapshot file, or '-' for stdin")
-    .option('--db <file>', 'the SQLite database to restore into (default: $STATESYNC_DB)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL to restore into (default: $STATESYNC_DB)')
     .option('--force', 'restore even while live workers use the database')
     .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')
     .action(async (file: string, raw: { db?: string; force?: boolean }) => {
@@ -159,7 +159,7 @@ export function buildProgram(io: ProgramIO): Command {
   program
     .command('compact')
     .description('drop finalized results past retention and expired dedupe ids; shrink the database and WAL')
-    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
     .option('--retain <duration>', "keep finalized results this long (default: each job's --retain)")
     .addHelpText('after', '\nExample:\n  statesync compact --db state.db --retain 30m')
     .action(async (raw: { db?: string; retain?: string }) => {
@@ -171,7 +171,7 @@ export function buildProgram(io: ProgramIO): Command {
   program
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
-    .option('--db <file>', 'the SQLite database (default: $STATESYNC_DB)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
     .addOption(new Option('-f, --format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
     .addHelpText('after', '\nExample:\n  statesync status --db state.db --format json')
@@ -254,7 +254,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     )
     .option('--idle-timeout <duration>', 'event time: after this long without input the watermark follows the clock')
     .option('--late-output <file>', 'event time: append the lines of late records to FILE')
-    .option('--db <file>', 'SQLite database for durable state (default: $STATESYNC_DB, else in memory)')
+    .option('--db <file|url>', 'durable state: an SQLite file or postgres://USER@HOST:PORT/DB (default: $STATESYNC_DB, else in memory)')
     .option('--job <name>', 'job name; several jobs can share one database', 'default')
     .option('--source <id>', 'stable name for this input, so a rerun resumes where the last commit ended')
     .option('--commit-interval <duration>', 'how often partial results are committed', formatDuration(DEFAULT_COMMIT_INTERVAL_MS))

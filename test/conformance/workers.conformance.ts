@@ -1,4 +1,5 @@
 // Workers: liveness and fencing, finalize-once with several writers, windows a worker holds in memory.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FencedError, StaleBatchError } from '../../src/errors.js';
 import type { DeltaColumns, ResultRow } from '../../src/model.js';
@@ -25,7 +26,14 @@ import {
   W2,
 } from './support.js';
 
-const TIMEOUT = LIVENESS.timeoutMs;
+/**
+ * A store may keep heartbeats on its own clock (PostgreSQL: the server's, as
+ * hosts' clocks differ), so a test that lets a heartbeat grow old uses a short
+ * timeout, waits that long for real, and moves `now` as far.
+ */
+const QUICK: Liveness = { ...LIVENESS, timeoutMs: 300 };
+const OUTLIVED = QUICK.timeoutMs + 200;
+const outliveTimeout = () => sleep(OUTLIVED);
 
 export function describeWorkers(backend: Backend): void {
   let state: FreshState;
@@ -50,13 +58,16 @@ export function describeWorkers(backend: Backend): void {
       await register(store, 'fast', W2);
       await store.commit(batch([[W0, { a: 1 }]], [source(0, 10, 1)], { worker: { id: 'slow', watermark: W0, idle: false } }));
       // While 'slow' is live its watermark holds the window back.
-      expect((await store.finalizeReady({ job: JOB, self: 'fast', liveness: LIVENESS, summarize, now: W0 + 1_000 })).published).toEqual([]);
+      expect((await store.finalizeReady({ job: JOB, self: 'fast', liveness: QUICK, summarize, now: W0 + 10 })).published).toEqual([]);
 
-      const later = W0 + TIMEOUT + 1;
+      await outliveTimeout();
+      const later = W0 + OUTLIVED;
       await store.heartbeat({ id: 'fast', watermark: W2, idle: false }, later);
-      const { published } = await store.finalizeReady({ job: JOB, self: 'fast', liveness: LIVENESS, summarize, now: later });
+      const { published } = await store.finalizeReady({ job: JOB, self: 'fast', liveness: QUICK, summarize, now: later });
       expect(published.map((w) => [w.start, w.rows])).toEqual([[W0, [['a', 1]]]]);
-      expect((await store.workers(LIVENESS, later)).map((w) => [w.id, w.state, w.health])).toEqual([
+      // By id: a store on its own clock saw 'slow' start first, SQLite saw both start at W0.
+      const byId = (await store.workers(QUICK, later)).sort((a, b) => (a.id < b.id ? -1 : 1));
+      expect(byId.map((w) => [w.id, w.state, w.health])).toEqual([
         ['fast', 'running', 'alive'],
         ['slow', 'dead', 'dead'],
       ]);
@@ -77,14 +88,15 @@ export function describeWorkers(backend: Backend): void {
     });
 
     it('a worker of this host whose process is gone is dead at once; another host\'s is judged by its heartbeat', async () => {
-      const liveness: Liveness = { ...LIVENESS, pidAlive: (pid) => pid !== 4242 };
+      const liveness: Liveness = { ...QUICK, pidAlive: (pid) => pid !== 4242 };
       await register(store, 'gone', W0, W0, 4242);
       await store.registerWorker({ id: 'remote', job: JOB, pid: 4242, host: 'elsewhere', watermark: W0 }, W0);
       expect((await store.workers(liveness, W0)).map((w) => [w.id, w.health])).toEqual([
         ['gone', 'dead'],
         ['remote', 'alive'],
       ]);
-      expect((await store.workers(liveness, W0 + TIMEOUT + 1)).map((w) => [w.id, w.health])).toEqual([
+      await outliveTimeout();
+      expect((await store.workers(liveness, W0 + OUTLIVED)).map((w) => [w.id, w.health])).toEqual([
         ['gone', 'dead'],
         ['remote', 'dead'],
       ]);

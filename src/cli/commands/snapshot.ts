@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describeCause, RuntimeFailure, UsageError } from '../../errors.js';
 import { DEFAULT_WORKER_TIMEOUT_MS } from '../../defaults.js';
-import { openStore } from '../../state/open.js';
+import { describeDb, openStore } from '../../state/open.js';
 import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { localLiveness } from '../liveness.js';
@@ -90,7 +90,7 @@ async function restore(
       const live = (await store.workers(localLiveness(DEFAULT_WORKER_TIMEOUT_MS), Date.now())).filter((w) => w.health === 'alive');
       if (live.length > 0 && !force) {
         throw new UsageError(
-          `${db} is in use by ${live.length} live worker${live.length === 1 ? '' : 's'} ` +
+          `${describeDb(db)} is in use by ${live.length} live worker${live.length === 1 ? '' : 's'} ` +
             `(pid ${live.map((w) => w.pid).join(', ')}); stop them first, or pass --force`,
         );
       }
@@ -98,7 +98,7 @@ async function restore(
     } finally {
       await store.close();
     }
-    note(`restored ${describe(snapshot.header)} into ${db}`);
+    note(`restored ${describe(snapshot.header)} into ${describeDb(db)}`);
     return 0;
   } finally {
     snapshot.dispose();
@@ -149,7 +149,7 @@ export async function runCompact(db: string, retainMs: number | null, note: (l: 
   try {
     const removed = await store.compact(Date.now(), retainMs);
     note(
-      `compacted ${db}: removed ${removed.results} finalized window${removed.results === 1 ? '' : 's'} past retention, ` +
+      `compacted ${describeDb(db)}: removed ${removed.results} finalized window${removed.results === 1 ? '' : 's'} past retention, ` +
         `${removed.dedupeIds} expired dedupe id${removed.dedupeIds === 1 ? '' : 's'}, ${removed.workers} old worker record${removed.workers === 1 ? '' : 's'}`,
     );
     return 0;

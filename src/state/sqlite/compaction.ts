@@ -1,9 +1,6 @@
-import { DEFAULT_RETAIN_MS } from '../../defaults.js';
+import { DEFAULT_RETAIN_MS, ENDED_WORKER_ROWS_MS } from '../../defaults.js';
 import type { CompactionReport } from '../port.js';
 import type { SqliteConnection } from './connection.js';
-
-/** How long the row of a finished or dead worker stays for `status` before compaction removes it. */
-const ENDED_WORKER_ROWS_MS = 3_600_000;
 
 /**
  * Drops revisions superseded by a later one, final windows older than each

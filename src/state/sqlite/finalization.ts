@@ -3,6 +3,7 @@ import { mergeIntoTotals } from '../../reducers/summarize.js';
 import { decodeRows, encodeRows } from '../codec.js';
 import { finalizationLimit, isLive } from '../liveness.js';
 import type { FinalizeOutcome, FinalizeRequest, HeldWindow } from '../port.js';
+import { nextRevision, type LastRevision } from '../revisions.js';
 import type { SqliteConnection } from './connection.js';
 import { nextPublicationSeq } from './publications.js';
 import { windowDeltas } from './reads.js';
@@ -51,13 +52,6 @@ function furthestWatermark(conn: SqliteConnection, job: string): number {
   return mark ?? -Infinity;
 }
 
-interface LastRevision {
-  readonly revision: number;
-  readonly throughDelta: number;
-  readonly rows: string;
-  readonly rowCount: number;
-}
-
 function publishWindowsEndingBy(
   conn: SqliteConnection,
   { job, summarize, now }: FinalizeRequest,
@@ -84,13 +78,13 @@ function publishWindowsEndingBy(
   );
   const drop = db.prepare('DELETE FROM deltas WHERE job = ? AND window_start = ?');
   for (const { start, end, lastDelta } of windows) {
-    const final = end <= watermark;
     const last = lastRevision.get(job, start) as LastRevision | undefined;
-    const changed = last === undefined || lastDelta > last.throughDelta;
-    if (!changed && !final) continue; // provisional, and nothing new since it was published
+    const next = nextRevision(end, lastDelta, last, watermark);
+    if (next === null) continue; // provisional, and nothing new since it was published
+    const { final, revision } = next;
     let merged: MergedRows;
     let text: Buffer | string;
-    if (changed) {
+    if (next.changed) {
       const held = heldFor(start);
       merged =
         held !== null
@@ -104,7 +98,6 @@ function publishWindowsEndingBy(
       text = rows;
     }
     const seq = nextPublicationSeq(conn);
-    const revision = (last?.revision ?? 0) + 1;
     insert.run(seq, job, start, end, revision, final ? 1 : 0, lastDelta, now, merged.size, text);
     if (final) drop.run(job, start);
     const state = final ? 'final' : 'provisional';

@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { refuseDifferentDefinition } from '../job-definition.js';
 import type { JobDefinition, SourceOffset } from '../port.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -17,18 +17,7 @@ export function ensureJob(conn: SqliteConnection, job: string, definition: JobDe
       );
       return;
     }
-    const differences: string[] = [];
-    for (const name of new Set([...Object.keys(pinned), ...Object.keys(definition)])) {
-      if (pinned[name] !== definition[name]) {
-        differences.push(`${name} ${pinned[name] ?? '(unset)'} (this run: ${definition[name] ?? '(unset)'})`);
-      }
-    }
-    if (differences.length > 0) {
-      throw new UsageError(
-        `job '${job}' in ${conn.path ?? 'memory'} was defined with ${differences.join(', ')}; ` +
-          `rerun with the same options or pick another --job`,
-      );
-    }
+    refuseDifferentDefinition(job, conn.path ?? 'memory', pinned, definition);
   });
 }
 
