@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One throwaway PostgreSQL server for the run; test/support/pg.ts gives test files databases on it.
+    globalSetup: ['test/support/postgres-global.ts'],
   },
 });
