@@ -1,4 +1,4 @@
-import type { DeltaColumns, ResultRow } from '../model.js';
+import type { DeltaColumns, ResultRow, WindowResult } from '../model.js';
 
 /** The columns of a `deltas` row that hold a window's partials, in the order encodeDelta and decodeDelta use. */
 export const DELTA_COLUMNS = 'key_count, keys, counts, sums, sum_lows, mins, maxs';
@@ -89,4 +89,29 @@ export function encodeRows(rows: readonly ResultRow[]): string {
 export function decodeRows(text: string): ResultRow[] {
   const rows = JSON.parse(text) as Array<[string, number | string]>;
   return rows.map(([key, value]) => [key, typeof value === 'string' ? BigInt(value) : value]);
+}
+
+/** A `results` row as both backends store it (SQLite keeps `final` as 0/1, PostgreSQL as a boolean). */
+export interface PublicationRow {
+  seq: number;
+  job: string;
+  window_start: number;
+  window_end: number;
+  revision: number;
+  final: number | boolean;
+  rows: string;
+}
+
+export const PUBLICATION_COLUMNS = 'seq, job, window_start, window_end, revision, final, rows';
+
+export function publicationOf(r: PublicationRow): WindowResult {
+  return {
+    job: r.job,
+    start: r.window_start,
+    end: r.window_end,
+    state: r.final === true || r.final === 1 ? 'final' : 'provisional',
+    seq: r.seq,
+    revision: r.revision,
+    rows: decodeRows(r.rows),
+  };
 }

@@ -1,5 +1,5 @@
 import type { Summarizer, WindowResult } from '../../model.js';
-import { decodeRows } from '../codec.js';
+import { publicationOf, PUBLICATION_COLUMNS, type PublicationRow } from '../codec.js';
 import type { JobDefinition, Liveness, StatusReport } from '../port.js';
 import type { PgConnection } from './connection.js';
 import { windowDeltas } from './finalization.js';
@@ -24,17 +24,7 @@ export async function readOpen(conn: PgConnection, job: string | null, summarize
   return results;
 }
 
-interface PublicationRow {
-  seq: number;
-  job: string;
-  window_start: number;
-  window_end: number;
-  revision: number;
-  final: boolean;
-  rows: string;
-}
-
-const SELECT_PUBLICATIONS = 'SELECT seq, job, window_start, window_end, revision, final, rows FROM results';
+const SELECT_PUBLICATIONS = `SELECT ${PUBLICATION_COLUMNS} FROM results`;
 
 /** The publication log in order, from sequence number `fromSeq` on: every revision of every window. */
 export async function readPublished(conn: PgConnection, job: string | null, fromSeq: number): Promise<WindowResult[]> {
@@ -42,7 +32,7 @@ export async function readPublished(conn: PgConnection, job: string | null, from
     `${SELECT_PUBLICATIONS} WHERE seq >= $1 AND ($2::text IS NULL OR job = $2) ORDER BY seq`,
     [fromSeq, job],
   );
-  return rows.map(publication);
+  return rows.map(publicationOf);
 }
 
 /** Final windows (their last revision), in publication order. */
@@ -50,19 +40,7 @@ export async function readFinalWindows(conn: PgConnection, job: string | null): 
   const { rows } = await conn.query<PublicationRow>(`${SELECT_PUBLICATIONS} WHERE final AND ($1::text IS NULL OR job = $1) ORDER BY seq`, [
     job,
   ]);
-  return rows.map(publication);
-}
-
-function publication(r: PublicationRow): WindowResult {
-  return {
-    job: r.job,
-    start: r.window_start,
-    end: r.window_end,
-    state: r.final ? 'final' : 'provisional',
-    seq: r.seq,
-    revision: r.revision,
-    rows: decodeRows(r.rows),
-  };
+  return rows.map(publicationOf);
 }
 
 export async function finalizedStartsEndingAfter(conn: PgConnection, job: string, time: number): Promise<number[]> {

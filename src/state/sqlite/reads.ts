@@ -1,5 +1,5 @@
 import type { DeltaColumns, Summarizer, WindowResult } from '../../model.js';
-import { DELTA_COLUMNS, decodeDelta, decodeRows, type DeltaRow } from '../codec.js';
+import { DELTA_COLUMNS, decodeDelta, publicationOf, PUBLICATION_COLUMNS, type DeltaRow, type PublicationRow } from '../codec.js';
 import type { JobDefinition, Liveness, StatusReport } from '../port.js';
 import type { SqliteConnection } from './connection.js';
 import { latestSeq } from './publications.js';
@@ -46,17 +46,7 @@ export function readOpen(conn: SqliteConnection, job: string | null, summarize: 
   }));
 }
 
-interface PublicationRow {
-  seq: number;
-  job: string;
-  window_start: number;
-  window_end: number;
-  revision: number;
-  final: number;
-  rows: string;
-}
-
-const SELECT_PUBLICATIONS = 'SELECT seq, job, window_start, window_end, revision, final, rows FROM results';
+const SELECT_PUBLICATIONS = `SELECT ${PUBLICATION_COLUMNS} FROM results`;
 
 /** The publication log in order, from sequence number `fromSeq` on: every revision of every window. */
 export function readPublished(conn: SqliteConnection, job: string | null, fromSeq: number): WindowResult[] {
@@ -64,26 +54,14 @@ export function readPublished(conn: SqliteConnection, job: string | null, fromSe
     conn.db
       .prepare(`${SELECT_PUBLICATIONS} WHERE seq >= @fromSeq AND (@job IS NULL OR job = @job) ORDER BY seq`)
       .all({ fromSeq, job }) as PublicationRow[]
-  ).map(publication);
+  ).map(publicationOf);
 }
 
 /** Final windows (their last revision), in publication order. */
 export function readFinalWindows(conn: SqliteConnection, job: string | null): WindowResult[] {
   return (
     conn.db.prepare(`${SELECT_PUBLICATIONS} WHERE final = 1 AND (@job IS NULL OR job = @job) ORDER BY seq`).all({ job }) as PublicationRow[]
-  ).map(publication);
-}
-
-function publication(r: PublicationRow): WindowResult {
-  return {
-    job: r.job,
-    start: r.window_start,
-    end: r.window_end,
-    state: r.final === 1 ? 'final' : 'provisional',
-    seq: r.seq,
-    revision: r.revision,
-    rows: decodeRows(r.rows),
-  };
+  ).map(publicationOf);
 }
 
 /** Starts of the job's final windows that end after `time`. */
