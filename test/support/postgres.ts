@@ -2,8 +2,10 @@
  * A real, throwaway PostgreSQL server for tests: a cluster initialised in a
  * temporary directory, listening on a free loopback port with trust auth and
  * no fsync, removed again by stop(). scripts/pg-dev.sh starts the same by hand.
- * Also: a fresh database on it (createDatabase), and killing other sessions of
- * a database (terminateBackends), for tests of a connection lost mid-commit.
+ * Also: a fresh database on it (createDatabase), a pool to read one with
+ * (pgPool), and, for tests of a connection lost mid-commit, killing other
+ * sessions of a database (terminateBackends) and holding commits at their
+ * COMMIT (holdCommits).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,8 @@ export interface PgSession {
   readonly applicationName: string;
   /** active, idle, idle in transaction, ... */
   readonly state: string | null;
+  /** What it waits for, if anything: 'Lock' while it waits for a lock another session holds. */
+  readonly waitEventType: string | null;
   readonly query: string;
 }
 
@@ -126,6 +130,27 @@ export async function startPostgres(): Promise<PgServer> {
   }
 }
 
+/** int8 as a JS number: the tests' counts, offsets and times stay far below 2^53. */
+const INT8_AS_NUMBER: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? Number : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** The application name of the tests' own sessions: a filter on statesync's ('statesync') never matches them. */
+export const TEST_APPLICATION = 'statesync-tests';
+
+/**
+ * A small pool on one database, for tests that read what statesync wrote
+ * (its tables are in schema `statesync`) or look at the server's sessions;
+ * int8 columns come back as numbers. end() it when done.
+ */
+export function pgPool(dbUrl: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 3, application_name: TEST_APPLICATION, types: INT8_AS_NUMBER });
+  // An idle client whose session was terminated reports here; the pool replaces it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** Runs `use` with a client connected to `url`, and closes it. */
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -153,7 +178,7 @@ export async function createDatabase(serverUrl: string, name = `t_${randomBytes(
 export async function terminateBackends(dbUrl: string, filter: (session: PgSession) => boolean = () => true): Promise<number[]> {
   return withClient(dbUrl, async (client) => {
     const { rows } = await client.query<PgSession>(
-      `SELECT pid, application_name AS "applicationName", state, query FROM pg_stat_activity
+      `SELECT pid, application_name AS "applicationName", state, wait_event_type AS "waitEventType", query FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
     );
     const chosen = rows.filter(filter).map((session) => session.pid);
@@ -161,4 +186,55 @@ export async function terminateBackends(dbUrl: string, filter: (session: PgSessi
     for (const pid of chosen) await client.query('SELECT pg_terminate_backend($1, 5000)', [pid]);
     return chosen;
   });
+}
+
+/** Transactions held at their COMMIT (see holdCommits). */
+export interface CommitGate {
+  /** Lets every held COMMIT (and any later one) go on. */
+  release(): Promise<void>;
+  /** Releases, and removes the trigger; once no transaction of statesync's is left open on the table. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Holds the COMMIT of every transaction that writes a row of `statesync.<table>`
+ * for which `when` (an SQL condition on NEW) holds, until release(): a
+ * deferred constraint trigger waits at COMMIT for an advisory lock this gate
+ * holds. Those transactions are then `active` in pg_stat_activity with the
+ * query `COMMIT`, waiting on a lock. For tests of a commit in flight.
+ */
+export async function holdCommits(dbUrl: string, table: string, when = 'true'): Promise<CommitGate> {
+  const client = new pg.Client({ connectionString: dbUrl, application_name: TEST_APPLICATION });
+  client.on('error', () => undefined);
+  await client.connect();
+  const key = randomBytes(4).readUInt32BE() >>> 1;
+  const name = `statesync_test_gate_${key}`;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [key]);
+    await client.query(
+      `CREATE FUNCTION public.${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_advisory_xact_lock_shared(${key}); RETURN NULL; END $$`,
+    );
+    await client.query(
+      `CREATE CONSTRAINT TRIGGER ${name} AFTER INSERT OR UPDATE ON statesync.${client.escapeIdentifier(table)}
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION public.${name}()`,
+    );
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  let released: Promise<void> | null = null;
+  const release = () => (released ??= client.query('SELECT pg_advisory_unlock($1)', [key]).then(() => undefined));
+  return {
+    release,
+    remove: async () => {
+      try {
+        await release();
+        await client.query(`DROP TRIGGER ${name} ON statesync.${client.escapeIdentifier(table)}`);
+        await client.query(`DROP FUNCTION public.${name}()`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }

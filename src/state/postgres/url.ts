@@ -9,15 +9,20 @@ export function isPostgresUrl(db: string): boolean {
 
 /** The URL with its password replaced, for every message a user may read. */
 export function redactUrl(url: string): string {
+  let parsed: URL | null = null;
   try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
+    parsed = new URL(url);
+  } catch {
+    // Unparsable: redacted below.
+  }
+  if (parsed !== null && parsed.password !== '') {
     parsed.password = '***';
     return parsed.toString();
-  } catch {
-    // Unparsable: keep the scheme and host part only, never what could be a password.
-    return url.replace(/\/\/[^@/]*@/, '//***@');
   }
+  if (parsed !== null && parsed.username !== '') return url;
+  // Unparsable, or an '@' the parser did not take as the end of USER:PASSWORD (a password
+  // holding an unencoded '/'): anything before the last '@' may be a password.
+  return url.replace(/\/\/.*@/s, '//***@');
 }
 
 export interface ServerAddress {
