@@ -247,7 +247,10 @@ export class StreamJob {
   /** Commits when the interval is up and finalizes what is due. */
   private async commitAndFinalizeDue(): Promise<void> {
     const now = this.deps.clock.now();
-    if (this.committer.commitDue(now)) await this.committer.commit();
+    if (this.committer.commitDue(now)) {
+      await this.committer.commit();
+      this.clock.storeWindowsOpenUntil(await this.deps.store.earliestOpenWindowEnd(this.config.job));
+    }
     if (this.clock.fireDue(now)) await this.finalizer.fireDue();
   }
 }

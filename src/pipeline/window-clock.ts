@@ -109,6 +109,15 @@ export class WindowClock {
     if (end < this.nextFire) this.nextFire = end;
   }
 
+  /**
+   * The earliest end among the job's open windows in the store (any worker's):
+   * due here too, so a worker without records of its own still publishes
+   * what finished workers left open once the watermark passes it.
+   */
+  storeWindowsOpenUntil(earliestOpenEnd: number | null): void {
+    if (earliestOpenEnd !== null && earliestOpenEnd < this.nextFire) this.nextFire = earliestOpenEnd;
+  }
+
   /** Whether a window is due to fire. */
   fireDue(now: number): boolean {
     return this.watermark(now) >= this.nextFire && now >= this.nextFireAttempt;

@@ -16,6 +16,7 @@ import { reducerFor } from '../../src/reducers/reducers.js';
 import { summarizerFor } from '../../src/reducers/summarize.js';
 import type { Liveness, StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
+import { counts as wordDelta } from '../conformance/support.js';
 
 const HOUR = 3_600_000;
 const START = 1_764_151_200_000 - (1_764_151_200_000 % HOUR);
@@ -223,6 +224,47 @@ describe('StreamJob at the end of input, beside another live worker', () => {
     await store.finishWorker('other', clock.now());
     const { published } = await store.finalizeReady({ job: 'default', self: null, liveness: LIVENESS, summarize, now: clock.now() });
     expect(published.map((w) => [w.start, totals(w)])).toEqual([[START, new Map([['a', 2], ['b', 1]])]]);
+  });
+});
+
+describe('StreamJob without records of its own', () => {
+  it('publishes, once the clock passes its end, a window a finished worker left open', async () => {
+    const clock = new TestClock(START + 1000);
+    // Listening, no client: this worker never reads a record.
+    const run = start(config('count', [], { listen: '127.0.0.1:0' }), clock);
+    await run.listening;
+    // Past its start-up (whose finalization looks at the store once) and committing on its timer.
+    const heartbeatPast = (at: number) =>
+      until(`a heartbeat past ${at - START} ms`, async () => {
+        clock.advance(1000);
+        const self = (await store.workers(LIVENESS, clock.now())).find((w) => w.id !== 'other');
+        return self !== undefined && self.heartbeatAt >= at ? true : undefined;
+      });
+    await heartbeatPast(START + 3000);
+    // Another worker commits to the window and finishes, leaving it to this live one.
+    await store.registerWorker({ id: 'other', job: 'default', pid: 1, host: 'elsewhere', watermark: clock.now() }, clock.now());
+    await store.commit({
+      job: 'default',
+      now: clock.now(),
+      windows: [{ start: START, end: START + HOUR, delta: wordDelta({ x: 2 }) }],
+      sources: [],
+      records: 2,
+      rejected: 0,
+      late: 0,
+      worker: { id: 'other', watermark: clock.now(), idle: false },
+    });
+    await store.finishWorker('other', clock.now());
+    await heartbeatPast(clock.now() + 2000);
+    expect(run.published).toEqual([]);
+
+    clock.set(START + HOUR + 10);
+    await until('the window, fired by the timer', async () => {
+      clock.advance(1000);
+      return run.published.length > 0 ? true : undefined;
+    });
+    expect(run.published.map((w) => [w.start, w.state, totals(w)])).toEqual([[START, 'final', new Map([['x', 2]])]]);
+    run.job.stop('SIGINT');
+    await run.done;
   });
 });
 
