@@ -16,6 +16,8 @@
 //
 // Plain Node ESM, node: built-ins only. Cases run sequentially (the reference machine
 // has 2 cores). Results go to stdout as a table and to bench/results/<timestamp>.json.
+// The PostgreSQL cases start a throwaway server of their own (bench/pg.mjs); the
+// commit-latency cases bundle bench/commit-latency.ts with esbuild (a devDependency).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -27,12 +29,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { ensureCorpus } from './corpus.mjs';
+import { serverBinDir, startPostgres } from './pg.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_DIR = join(ROOT, 'bench');
 const CORPUS_DIR = join(BENCH_DIR, 'corpus');
 const RESULTS_DIR = join(BENCH_DIR, 'results');
 const STATESYNC = join(ROOT, 'bin', 'statesync.js');
+// Inside dist/ so that its external import of better-sqlite3 resolves from the repository's node_modules.
+const LATENCY_DRIVER = join(ROOT, 'dist', 'bench', 'commit-latency.mjs');
 const NODE = process.execPath;
 const MB = 1e6;
 
@@ -86,6 +91,10 @@ const CORPORA = [
 //   label     human-readable description
 //   requires  executables that must be on PATH; if one is missing the case is skipped and noted
 //   corpora   optional list of corpus ids the case applies to (default: all)
+//   postgres  true: the case needs the benchmark's PostgreSQL server (ctx.pg); skipped with a
+//             note when no server is installed
+//   latency   true: the case reports commit latency (run() returns `commitMs`, one sample per
+//             commit); its time and MB/s columns are the driver's whole run and are not shown
 //   output    what the process prints on stdout, for cross-checking between tools:
 //             'distinct' (number of distinct words) or 'words' (total words, `wc -w`)
 //   command(ctx) -> { argv, env?, cleanup? }
@@ -95,7 +104,8 @@ const CORPORA = [
 //             alternative to `command` for cases that need several processes or phases;
 //             use ctx.measure(argv, opts) / ctx.measureConcurrently([...]) to time them.
 //
-// ctx = { corpus, file, bytes, tmpDir, runIndex, node, statesync, measure, measureConcurrently }
+// ctx = { corpus, file, bytes, tmpDir, runIndex, node, statesync, measure, measureConcurrently, pg }
+// ctx.pg (postgres cases only) = { version, url(db), createDatabase(name), dropDatabase(name) }
 
 const CASES = [
   {
@@ -156,15 +166,82 @@ const CASES = [
     label: 'two statesync workers, one --db, half the corpus each',
     requires: [],
     run: async (ctx) => {
-      const [first, second] = await halves(ctx);
       const db = join(ctx.tmpDir, `2proc-${ctx.corpus.id}-${ctx.runIndex}.db`);
-      const argv = (file) => [ctx.node, ctx.statesync, 'count', file, '--db', db, '--window', '1h', '--quiet'];
       try {
-        return await ctx.measureConcurrently([argv(first), argv(second)]);
+        return await ctx.measureConcurrently((await splitCorpus(ctx, 2)).map((file) => countArgv(ctx, file, db)));
       } finally {
         await removeDb(db);
       }
     },
+  },
+
+  {
+    // The same scaling with three workers: the corpus split in three by lines. Compare with
+    // statesync-durable, and with statesync-pg-3proc (the same on PostgreSQL).
+    id: 'statesync-3proc',
+    label: 'three statesync workers, one --db, a third of the corpus each',
+    requires: [],
+    run: async (ctx) => {
+      const db = join(ctx.tmpDir, `3proc-${ctx.corpus.id}-${ctx.runIndex}.db`);
+      try {
+        return await ctx.measureConcurrently((await splitCorpus(ctx, 3)).map((file) => countArgv(ctx, file, db)));
+      } finally {
+        await removeDb(db);
+      }
+    },
+  },
+
+  // Issue 14: state in PostgreSQL, on the benchmark's own throwaway server (bench/pg.mjs), a
+  // fresh database per run, created and dropped outside the timing. Peak RSS is statesync's
+  // alone: the server's processes are not counted. Target: statesync-pg within 1.3x the time
+  // of statesync-durable.
+  {
+    id: 'statesync-pg',
+    label: 'statesync count --db postgres://… (fresh database)',
+    requires: [],
+    corpora: ['50k'],
+    postgres: true,
+    run: (ctx) => withPgDatabase(ctx, 'pg', (url) => ctx.measure(countArgv(ctx, ctx.file, url))),
+  },
+  {
+    // Three workers in parallel on one PostgreSQL database, the same job, a third of the corpus each.
+    id: 'statesync-pg-3proc',
+    label: 'three statesync workers, one postgres:// database, a third of the corpus each',
+    requires: [],
+    corpora: ['50k'],
+    postgres: true,
+    run: async (ctx) => {
+      const thirds = await splitCorpus(ctx, 3);
+      return withPgDatabase(ctx, 'pg3', (url) => ctx.measureConcurrently(thirds.map((file) => countArgv(ctx, file, url))));
+    },
+  },
+
+  // Commit latency through the state port (bench/commit-latency.ts drives StateStore.commit with
+  // batches shaped like a word-count worker's: 3 windows, each the delta of 8 MB of the corpus,
+  // ~46k keys). One sample per commit; the table shows percentiles over all runs' samples.
+  {
+    id: 'commit-latency-sqlite',
+    label: 'StateStore.commit latency, SQLite file',
+    requires: [],
+    corpora: ['50k'],
+    latency: true,
+    run: async (ctx) => {
+      const db = join(ctx.tmpDir, `latency-${ctx.runIndex}.db`);
+      try {
+        return await commitLatency(ctx, db);
+      } finally {
+        await removeDb(db);
+      }
+    },
+  },
+  {
+    id: 'commit-latency-pg',
+    label: 'StateStore.commit latency, PostgreSQL',
+    requires: [],
+    corpora: ['50k'],
+    postgres: true,
+    latency: true,
+    run: (ctx) => withPgDatabase(ctx, 'latency', (url) => commitLatency(ctx, url)),
   },
 
   // Issue 6's scale case: a state holding 1,000,000 keys (one finalized window of a
@@ -362,20 +439,69 @@ async function snapshotState(ctx) {
   return snapshotStateCache;
 }
 
-/** The corpus split in two by lines, written once per corpus outside any timed region. */
-const halvesCache = new Map();
-async function halves(ctx) {
-  if (!halvesCache.has(ctx.corpus.id)) {
+/** The corpus split in `n` parts by lines, written once per corpus outside any timed region. */
+const splitCache = new Map();
+async function splitCorpus(ctx, n) {
+  const id = `${ctx.corpus.id}-${n}`;
+  if (!splitCache.has(id)) {
     const text = await readFile(ctx.file);
-    let middle = text.indexOf(10, Math.floor(text.length / 2)) + 1;
-    if (middle <= 0) middle = text.length;
-    const a = join(ctx.tmpDir, `half-a-${ctx.corpus.id}.txt`);
-    const b = join(ctx.tmpDir, `half-b-${ctx.corpus.id}.txt`);
-    await writeFile(a, text.subarray(0, middle));
-    await writeFile(b, text.subarray(middle));
-    halvesCache.set(ctx.corpus.id, [a, b]);
+    const files = [];
+    let from = 0;
+    for (let i = 1; i <= n; i++) {
+      let to = i === n ? text.length : text.indexOf(10, Math.floor((text.length * i) / n)) + 1;
+      if (to <= 0) to = text.length;
+      const file = join(ctx.tmpDir, `part-${i}-of-${n}-${ctx.corpus.id}.txt`);
+      await writeFile(file, text.subarray(from, to));
+      files.push(file);
+      from = to;
+    }
+    splitCache.set(id, files);
   }
-  return halvesCache.get(ctx.corpus.id);
+  return splitCache.get(id);
+}
+
+/** The durable word count every statesync --db case runs, on a file or a part of the corpus. */
+function countArgv(ctx, file, db) {
+  return [ctx.node, ctx.statesync, 'count', file, '--db', db, '--window', '1h', '--quiet'];
+}
+
+/** Runs `use(url)` on a new database of the benchmark's PostgreSQL server, dropped afterwards (neither timed). */
+async function withPgDatabase(ctx, tag, use) {
+  const name = `bench_${tag}_${ctx.corpus.id}_${ctx.runIndex}`.replace(/[^a-z0-9_]/g, '_');
+  await ctx.pg.createDatabase(name);
+  try {
+    return await use(ctx.pg.url(name));
+  } finally {
+    await ctx.pg.dropDatabase(name);
+  }
+}
+
+/** Bundles bench/commit-latency.ts (against src/ as it is) once per benchmark run. */
+let latencyDriver = null;
+function bundleLatencyDriver() {
+  latencyDriver ??= import('../scripts/bundle.mjs').then(({ bundle }) => bundle('esm', LATENCY_DRIVER, join(BENCH_DIR, 'commit-latency.ts')));
+  return latencyDriver;
+}
+
+/** One run of the commit-latency driver on `db`: its process's time and RSS, and one sample per commit. */
+async function commitLatency(ctx, db) {
+  await bundleLatencyDriver();
+  const res = await ctx.measure([ctx.node, LATENCY_DRIVER, '--db', db, '--corpus', ctx.file]);
+  if (res.error) return res;
+  const { samplesMs, keysPerCommit, windows } = JSON.parse(res.stdout);
+  return { ...res, commitMs: samplesMs, keysPerCommit, windowsPerCommit: windows };
+}
+
+/** Percentiles (nearest rank) of commit latencies in ms. */
+function latencySummary(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const rank = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return { samples: s.length, p50: rank(50), p90: rank(90), p99: rank(99), max: s[s.length - 1], mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+/** A latency case's runs pooled: percentiles over every commit of every successful run. */
+function commitLatencyOf(runs) {
+  return { ...latencySummary(runs.flatMap((r) => r.commitMs)), keysPerCommit: runs[0].keysPerCommit, windowsPerCommit: runs[0].windowsPerCommit };
 }
 
 /** Runs several argvs at the same time; wall time until all exit, RSS summed. For future cases. */
@@ -507,6 +633,7 @@ async function main() {
   const cases = [];
   for (const c of selected) {
     const missing = (c.requires ?? []).filter((t) => !haveCommand(t));
+    if (c.postgres && serverBinDir() === null) missing.push("PostgreSQL (Debian's postgresql package)");
     if (missing.length) notes.push(`skipped ${c.id}: ${missing.join(', ')} not installed`);
     else cases.push(c);
   }
@@ -535,6 +662,13 @@ async function main() {
     };
   }
 
+  // The PostgreSQL cases' server: one for the whole benchmark (a watchdog stops it if we die first).
+  const pg = cases.some((c) => c.postgres) ? await startPostgres() : null;
+  if (pg !== null) {
+    facts.postgres = pg.version;
+    log(`started a throwaway PostgreSQL server (${pg.version}) at ${pg.url('')}`);
+  }
+
   // 2. Runs.
   const results = []; // one per (corpus, case)
   const verification = [];
@@ -551,6 +685,7 @@ async function main() {
       statesync: STATESYNC,
       measure: (argv, opts) => measure(argv, { tmpDir, ...opts }),
       measureConcurrently: (argvs, opts) => measureConcurrently(argvs, { tmpDir, ...opts }),
+      pg,
     };
     await hashFile(corpus.file); // re-warm: the other corpus may have been read since
 
@@ -574,7 +709,12 @@ async function main() {
             if (cleanup) await cleanup();
           }
         }
-        row.runs.push({ seconds: res.seconds, peakRssKB: res.peakRssKB ?? null, error: res.error ?? null });
+        row.runs.push({
+          seconds: res.seconds,
+          peakRssKB: res.peakRssKB ?? null,
+          error: res.error ?? null,
+          ...(res.commitMs ? { commitMs: res.commitMs, keysPerCommit: res.keysPerCommit, windowsPerCommit: res.windowsPerCommit } : {}),
+        });
         if (res.stdout != null) row.outputs.push(res.stdout.trim());
         log(
           `[${corpus.id}] run ${r + 1}/${RUNS} ${row.case.id.padEnd(18)} ${fmt(res.seconds, 2).padStart(7)}s` +
@@ -603,28 +743,31 @@ async function main() {
         medianSeconds: med,
         minSeconds: ok.length ? Math.min(...ok.map((x) => x.seconds)) : null,
         maxSeconds: ok.length ? Math.max(...ok.map((x) => x.seconds)) : null,
-        mbPerSecond: med ? info.bytes / MB / med : null,
+        mbPerSecond: med && !row.case.latency ? info.bytes / MB / med : null,
         ratioToBaseline: null,
         peakRssKB: rss.length ? Math.max(...rss) : null,
         output: row.case.output ? { kind: row.case.output, value: outputValue } : undefined,
+        commitLatencyMs: row.case.latency && ok.length ? commitLatencyOf(ok) : undefined,
         errors: errors.length ? errors : undefined,
       });
     }
     const here = results.filter((x) => x.corpus === corpus.id);
     const base = here.find((x) => x.case === BASELINE_CASE);
     for (const x of here) {
-      if (base?.medianSeconds && x.medianSeconds) x.ratioToBaseline = x.medianSeconds / base.medianSeconds;
+      if (base?.medianSeconds && x.medianSeconds && !x.commitLatencyMs) x.ratioToBaseline = x.medianSeconds / base.medianSeconds;
     }
 
     // 3. Correctness, once per corpus: statesync's distinct keys (across all windows,
     // --window 1d so normally one window) and total count must equal mawk's distinct
     // count and wc -w's word count. The other tools' outputs are cross-checked as well.
     if (VERIFY) {
-      const v = await verify(corpus, here, tmpDir);
+      const v = await verify(corpus, here, tmpDir, baseCtx);
       verification.push(v);
       if (v.ok === false) failed = true;
     }
   }
+
+  await pg?.stop();
 
   // 4. Report.
   const report = {
@@ -666,16 +809,53 @@ async function main() {
       (v.errors.length ? `; errors: ${v.errors.join('; ')}` : ''),
   );
 
-  // Two workers' throughput against one durable worker on the same corpus (issue 4 target: >= 1.6).
-  const scaling = [...new Set(results.map((x) => x.corpus))].flatMap((corpus) => {
-    const one = results.find((x) => x.corpus === corpus && x.case === 'statesync-durable');
-    const two = results.find((x) => x.corpus === corpus && x.case === 'statesync-2proc');
-    return one?.medianSeconds && two?.medianSeconds
-      ? [`two workers vs one on ${corpus}: ${fmt(one.medianSeconds / two.medianSeconds, 2)}x the throughput`]
-      : [];
-  });
+  // Several workers' throughput against one on the same corpus and backend (issue 4 target for
+  // two: >= 1.6), and PostgreSQL's time against SQLite's (issue 14 target for one worker: <= 1.3).
+  const medianOf = (corpus, id) => results.find((x) => x.corpus === corpus && x.case === id)?.medianSeconds;
+  const comparisons = [
+    ['two workers vs one', 'statesync-durable', 'statesync-2proc', (a, b) => `${fmt(a / b, 2)}x the throughput`],
+    ['three workers vs one', 'statesync-durable', 'statesync-3proc', (a, b) => `${fmt(a / b, 2)}x the throughput`],
+    ['three workers vs one, PostgreSQL', 'statesync-pg', 'statesync-pg-3proc', (a, b) => `${fmt(a / b, 2)}x the throughput`],
+    ['PostgreSQL vs SQLite, one worker', 'statesync-durable', 'statesync-pg', (a, b) => `${fmt(b / a, 2)}x the time (target <= 1.3)`],
+    ['PostgreSQL vs SQLite, three workers', 'statesync-3proc', 'statesync-pg-3proc', (a, b) => `${fmt(b / a, 2)}x the time`],
+  ];
+  const scaling = [...new Set(results.map((x) => x.corpus))].flatMap((corpus) =>
+    comparisons.flatMap(([what, a, b, say]) => {
+      const [ta, tb] = [medianOf(corpus, a), medianOf(corpus, b)];
+      return ta && tb ? [`${what} on ${corpus}: ${say(ta, tb)}`] : [];
+    }),
+  );
 
-  console.log([...header, '', table, '', ...scaling, ...verifyLines, ...notes.map((n) => `note: ${n}`)].join('\n'));
+  const latencyRows = results.filter((x) => x.commitLatencyMs);
+  const latency = latencyRows.length
+    ? [
+        '',
+        renderTable(
+          ['commit latency', 'corpus', 'commits', 'windows', 'keys/commit', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+          latencyRows.map(({ case: id, corpus, commitLatencyMs: l }) => [
+            id,
+            corpus,
+            l.samples,
+            l.windowsPerCommit,
+            l.keysPerCommit,
+            fmt(l.p50, 1),
+            fmt(l.p90, 1),
+            fmt(l.p99, 1),
+            fmt(l.max, 1),
+          ]),
+          [false, false, true, true, true, true, true, true, true],
+        ),
+        ...[...new Set(latencyRows.map((x) => x.corpus))].flatMap((corpus) => {
+          const of = (id) => latencyRows.find((x) => x.corpus === corpus && x.case === id)?.commitLatencyMs;
+          const [sqlite, postgres] = [of('commit-latency-sqlite'), of('commit-latency-pg')];
+          return sqlite && postgres
+            ? [`commit latency PostgreSQL vs SQLite on ${corpus}: p50 ${fmt(postgres.p50 / sqlite.p50, 2)}x, p99 ${fmt(postgres.p99 / sqlite.p99, 2)}x`]
+            : [];
+        }),
+      ]
+    : [];
+
+  console.log([...header, '', table, ...latency, '', ...scaling, ...verifyLines, ...notes.map((n) => `note: ${n}`)].join('\n'));
 
   await mkdir(RESULTS_DIR, { recursive: true });
   const outFile = join(RESULTS_DIR, `${facts.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`);
@@ -686,22 +866,49 @@ async function main() {
   process.exitCode = failed ? 1 : 0;
 }
 
-async function verify(corpus, here, tmpDir) {
+async function verify(corpus, here, tmpDir, ctx) {
   const errors = [];
   const checks = [];
   const modes = {};
-  for (const [mode, extra] of [
-    ['memory', []],
-    ['durable', ['--db', join(tmpDir, `verify-${corpus.id}.db`)]],
-  ]) {
+  const has = (id) => here.some((x) => x.case === id);
+  const vctx = { ...ctx, runIndex: 'verify' };
+  const sqliteDb = async (use) => {
+    const db = join(tmpDir, `verify-${corpus.id}.db`);
+    try {
+      return await use(db);
+    } finally {
+      removeDb(db);
+    }
+  };
+  const counted = (argv) => measure(argv, { stdout: tsvKeyCounter, tmpDir });
+  const oneWorker = (extra) => counted([NODE, STATESYNC, 'count', corpus.file, '--window', '1d', '--format', 'tsv', ...extra]);
+  // Workers in parallel on one database, then what `query` holds: every key of the corpus once.
+  const workers = async (n, db) => {
+    const parts = await splitCorpus(vctx, n);
+    const ran = await measureConcurrently(parts.map((file) => [NODE, STATESYNC, 'count', file, '--db', db, '--window', '1d', '--quiet']), { tmpDir });
+    if (ran.error) return ran;
+    const res = await counted([NODE, STATESYNC, 'query', '--db', db, '--format', 'tsv']);
+    return { ...res, seconds: ran.seconds + res.seconds, peakRssKB: ran.peakRssKB };
+  };
+  const plan = [
+    ['memory', () => oneWorker([])],
+    ['durable', () => sqliteDb((db) => oneWorker(['--db', db]))],
+  ];
+  if (has('statesync-pg')) plan.push(['postgres', () => withPgDatabase(vctx, 'verify', (url) => oneWorker(['--db', url]))]);
+  if (has('statesync-3proc')) plan.push(['3proc', () => sqliteDb((db) => workers(3, db))]);
+  if (has('statesync-pg-3proc')) plan.push(['postgres-3proc', () => withPgDatabase(vctx, 'verify3', (url) => workers(3, url))]);
+  for (const [mode, run] of plan) {
     log(`[${corpus.id}] verify: statesync count --window 1d (${mode}) ...`);
-    const res = await measure(
-      [NODE, STATESYNC, 'count', corpus.file, '--window', '1d', '--format', 'tsv', ...extra],
-      { stdout: tsvKeyCounter, tmpDir },
-    );
-    if (extra.length) removeDb(extra[1]);
+    const res = await run();
     if (res.error) errors.push(`statesync (${mode}): ${res.error}`);
-    modes[mode] = { ...res.consumed, seconds: res.seconds, peakRssKB: res.peakRssKB, stderr: res.stderr.trim() || undefined };
+    modes[mode] = { ...res.consumed, seconds: res.seconds, peakRssKB: res.peakRssKB, stderr: res.stderr?.trim() || undefined };
+  }
+  // Every other way of running statesync must agree with one durable worker, mawk or no mawk.
+  const durable = modes.durable;
+  for (const [mode, m] of Object.entries(modes)) {
+    if (mode === 'memory' || mode === 'durable' || m.distinct == null || durable.distinct == null) continue;
+    checks.push({ what: `statesync-${mode} distinct`, actual: m.distinct, expected: durable.distinct, against: 'statesync-durable', ok: m.distinct === durable.distinct });
+    checks.push({ what: `statesync-${mode} total`, actual: m.total, expected: durable.total, against: 'statesync-durable', ok: m.total === durable.total });
   }
   const outputOf = (id) => here.find((x) => x.case === id)?.output?.value ?? null;
   const mawk = outputOf('mawk');

@@ -9,10 +9,13 @@ import { build } from 'esbuild';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 
-/** format 'esm' keeps better-sqlite3 external (resolved from node_modules); 'cjs' bundles everything. */
-export async function bundle(format, outfile) {
+/**
+ * format 'esm' keeps better-sqlite3 external (resolved from node_modules); 'cjs' bundles everything.
+ * `entry` is the CLI unless given (bench/run.mjs bundles its commit-latency driver the same way).
+ */
+export async function bundle(format, outfile, entry = join(root, 'src', 'cli', 'entry.ts')) {
   await build({
-    entryPoints: [join(root, 'src', 'cli', 'entry.ts')],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format,

@@ -42,6 +42,10 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
   const noTime = specs.time === null ? null : missing(specs.time);
   const noId = specs.id === null ? null : missing(specs.id);
   const format = specs.timeFormat;
+  // The framer rejects lines holding a NUL, but a JSON string can still decode to one (\u0000); a key
+  // holding one would break the NUL-joined key blobs of deltas, and PostgreSQL's text refuses it in an id.
+  const keyMayHoldNul = specs.key.kind === 'json';
+  const idMayHoldNul = specs.id?.kind === 'json';
   return (line, out) => {
     if (usesJson) {
       parsedJson.current = parseJson(line);
@@ -49,6 +53,7 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
     }
     const key = keyOf(line);
     if (key === null) return noKey!();
+    if (keyMayHoldNul && key.includes('\0')) return 'NUL byte';
     out.key = key;
     if (valueOf !== null) {
       const raw = valueOf(line);
@@ -70,6 +75,7 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
       const id = idOf(line);
       if (id === null) return noId!();
       if (id === '') return 'empty id';
+      if (idMayHoldNul && id.includes('\0')) return 'NUL byte';
       out.id = id;
     }
     return null;

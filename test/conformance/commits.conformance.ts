@@ -310,6 +310,9 @@ export function describeCommits(backend: Backend): void {
       expect(await store.finalizedStartsEndingAfter(JOB, W1 + 4_999)).toEqual([W1]);
       expect(await store.finalizedStartsEndingAfter(JOB, W2)).toEqual([]);
       expect(await store.finalizedStartsEndingAfter('other', W1)).toEqual([W1]);
+      // An event-time run asks with its watermark before any event: -Infinity.
+      expect(await sorted(-Infinity)).toEqual([W0, W1]);
+      expect(await store.finalizedStartsEndingAfter(JOB, Infinity)).toEqual([]);
     });
   });
 

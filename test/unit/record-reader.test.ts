@@ -299,4 +299,12 @@ describe('makeRecordReader: the reason names the cause, for every part of a reco
     expect(reason({ key: 'json=k', time: 'json=t' }, '{"k":"x","t":"soon"}')).toBe('bad time');
     expect(reason({ key: 'json=k', id: 'json=id', value: 'json=v' }, '{"k":"x","id":7,"v":1}')).toBeNull();
   });
+
+  it('NUL byte: a JSON key or id that decodes to a NUL (the framer already rejects raw NUL bytes)', () => {
+    expect(reason({ key: 'json=k' }, '{"k":"a\\u0000b"}')).toBe('NUL byte');
+    expect(reason({ key: 'json=k', id: 'json=id' }, '{"k":"x","id":"\\u0000"}')).toBe('NUL byte');
+    // In turn: a key that is missing is reported before an id holding a NUL.
+    expect(reason({ key: 'json=q', id: 'json=id' }, '{"k":"x","id":"\\u0000"}')).toBe('missing field');
+    expect(reason({ key: 'json=k', id: 'json=id' }, '{"k":"a\\u0001b","id":"\\u00e9"}')).toBeNull();
+  });
 });

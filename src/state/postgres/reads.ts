@@ -46,7 +46,8 @@ export async function readFinalWindows(conn: PgConnection, job: string | null): 
 export async function finalizedStartsEndingAfter(conn: PgConnection, job: string, time: number): Promise<number[]> {
   const { rows } = await conn.query<{ window_start: number }>('SELECT window_start FROM results WHERE job = $1 AND final AND window_end > $2', [
     job,
-    time,
+    // An event-time watermark before any event is -Infinity: as the widest bigint bound (finalization.ts does the same).
+    Math.max(-Number.MAX_SAFE_INTEGER, Math.min(time, Number.MAX_SAFE_INTEGER)),
   ]);
   return rows.map((r) => r.window_start);
 }
