@@ -273,7 +273,9 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
     const job = 'sweep';
     const random = seededRandom(0x5eed_0002);
     const files = [0, 1, 2].map((i) => tmp.path(`sweep-${i}.txt`));
-    const data = [0, 1, 2].map(() => generateWordCorpus(random, 4_000_000, 3000));
+    // 8 MB each: offsets move in 1 MiB chunks, so a run has about seven mid-file commit points, and
+    // three mid-file kills do not depend on how fast this machine is at the moment.
+    const data = [0, 1, 2].map(() => generateWordCorpus(random, 8_000_000, 3000));
     const truth = new Map<string, number>();
     for (let i = 0; i < 3; i++) {
       await writeFile(files[i]!, data[i]!);
