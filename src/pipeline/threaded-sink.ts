@@ -20,7 +20,9 @@ import type { WindowClock } from './window-clock.js';
  * that window (so it fires at its end), and moves the source's offset. The
  * framer's runs of whole lines are copied (one memcpy per run, none per
  * record) into chunks of ~256 KB, one source and one window each, whose
- * buffers are transferred to the thread with the least bytes waiting.
+ * buffers are transferred to the thread with the least bytes waiting, and
+ * back once counted, for the next chunk. Reading pauses while a thread has
+ * more than a few MB waiting, so memory stays flat.
  *
  * Each counting thread runs the single-threaded line sink of the job
  * (records.ts: WordBytes, TextWords, TextRecords) into tables of its own, one
@@ -75,6 +77,8 @@ interface Filling {
 export class ThreadedSink implements LineSink {
   private readonly pool: CountPool;
   private filling: Filling | null = null;
+  /** Chunk buffers the threads gave back: memory stays flat however much is read. */
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     config: StreamConfig,
@@ -94,6 +98,7 @@ export class ThreadedSink implements LineSink {
           (tag as SourceCursor).lines += answer.lines;
           counters.records += answer.records;
           for (const [reason, n] of answer.rejected) for (let i = 0; i < n; i++) counters.reject(reason);
+          if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
         },
         failed,
       },
@@ -112,7 +117,7 @@ export class ThreadedSink implements LineSink {
       f = null;
     }
     if (f === null) {
-      const bytes = new ArrayBuffer(Math.max(CHUNK_BYTES, length));
+      const bytes = (length <= CHUNK_BYTES ? this.spare.pop() : undefined) ?? new ArrayBuffer(Math.max(CHUNK_BYTES, length));
       f = this.filling = { cursor, start: windowStart, bytes, view: new Uint8Array(bytes), used: 0 };
     }
     f.view.set(buf.subarray(start, end), f.used);

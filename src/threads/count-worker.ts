@@ -47,6 +47,7 @@ port.on('message', (message: ToCountWorker) => {
     sink.lines(cursor, Buffer.from(message.bytes, 0, message.length), 0, message.length, 0);
     const answer: FromCountWorker = {
       kind: 'counted',
+      bytes: message.bytes,
       length: message.length,
       records: counters.records,
       lines: cursor.lines,
@@ -56,7 +57,7 @@ port.on('message', (message: ToCountWorker) => {
     counters.rejected = 0;
     counters.rejectedBy.clear();
     cursor.lines = 0;
-    port.postMessage(answer);
+    port.postMessage(answer, [message.bytes]);
     return;
   }
   const deltas = windows.deltas();

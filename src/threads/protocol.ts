@@ -21,8 +21,15 @@ export type ToCountWorker =
 
 /** Worker -> main. */
 export type FromCountWorker =
-  /** One chunk is counted: its records, lines and record-level rejections. */
-  | { readonly kind: 'counted'; readonly length: number; readonly records: number; readonly lines: number; readonly rejected: Array<[RejectReason, number]> }
+  /** One chunk is counted: its records, lines and record-level rejections; its buffer comes back (transferred) for reuse. */
+  | {
+      readonly kind: 'counted';
+      readonly bytes: ArrayBuffer;
+      readonly length: number;
+      readonly records: number;
+      readonly lines: number;
+      readonly rejected: Array<[RejectReason, number]>;
+    }
   | { readonly kind: 'tables'; readonly windows: EncodedWindow[] };
 
 /**
