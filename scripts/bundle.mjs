@@ -14,6 +14,7 @@ const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).ver
  * `entry` is the CLI unless given (bench/run.mjs bundles its commit-latency driver the same way).
  */
 export async function bundle(format, outfile, entry = join(root, 'src', 'cli', 'entry.ts')) {
+  const countWorker = await countWorkerSource();
   await build({
     entryPoints: [entry],
     bundle: true,
@@ -21,7 +22,7 @@ export async function bundle(format, outfile, entry = join(root, 'src', 'cli', '
     format,
     target: 'node20',
     outfile,
-    define: { STATESYNC_VERSION: JSON.stringify(version) },
+    define: { STATESYNC_VERSION: JSON.stringify(version), STATESYNC_COUNT_WORKER: JSON.stringify(countWorker) },
     ...(format === 'esm'
       ? {
           // The native addon is found next to its own package, so it stays a real import.
@@ -35,6 +36,23 @@ export async function bundle(format, outfile, entry = join(root, 'src', 'cli', '
         { logOverride: { 'empty-import-meta': 'silent' } }),
     logLevel: 'warning',
   });
+}
+
+/**
+ * The counting thread of --threads (src/threads/count-worker.ts) as one CommonJS script: the CLI
+ * starts it from this text (Worker's eval), so neither the npm package nor the executable needs a second file.
+ */
+async function countWorkerSource() {
+  const result = await build({
+    entryPoints: [join(root, 'src', 'threads', 'count-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    write: false,
+    logLevel: 'warning',
+  });
+  return result.outputFiles[0].text;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -33,6 +33,8 @@ export interface RawStreamOptions {
   window: string;
   commitInterval: string;
   maxLineBytes: string;
+  /** Absent: 1 (the default commander gives). */
+  threads?: string;
   db?: string;
   job: string;
   source?: string;
@@ -136,6 +138,7 @@ export function parseStreamOptions(
     windowMs: parseDuration(raw.window, '--window'),
     commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
     maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),
+    threads: parseThreads(raw.threads ?? '1'),
     db: dbPath(raw.db, terminal.env),
     job,
     source: raw.source ?? null,
@@ -201,6 +204,15 @@ function parseTimeFormat(text: string): TimeFormat {
 function parseFormat(text: string): OutputFormat {
   if ((OUTPUT_FORMATS as readonly string[]).includes(text)) return text as OutputFormat;
   throw new UsageError(`--format expects one of ${OUTPUT_FORMATS.join(', ')}, got '${text}'`);
+}
+
+/** More counting threads than this only add memory and contention. */
+export const MAX_THREADS = 64;
+
+function parseThreads(text: string): number {
+  const n = parsePositiveInt(text, '--threads');
+  if (n > MAX_THREADS) throw new UsageError(`--threads expects at most ${MAX_THREADS}, got '${text}'`);
+  return n;
 }
 
 export function parsePositiveInt(text: string, optionName: string): number {

@@ -25,6 +25,8 @@ export interface BatchParts {
   readonly cursors: SourceCursors;
   readonly counters: RunCounters;
   readonly dedupe: DedupeBuffer | null;
+  /** --threads: brings everything read so far into the window tables; a commit waits for it first. */
+  readonly gather?: (() => Promise<void>) | undefined;
 }
 
 /**
@@ -93,6 +95,8 @@ export class Committer {
   }
 
   private async commitOnce(): Promise<void> {
+    // Before anything is read for the batch: its offsets must never pass a line not counted yet.
+    await this.parts.gather?.();
     const now = this.wall.now();
     this.lastCommit = now;
     const { windows, cursors, counters, dedupe } = this.parts;

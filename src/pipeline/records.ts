@@ -32,6 +32,11 @@ export interface RecordParts {
   readonly reject?: RejectOutput | undefined;
 }
 
+/** Whether the job is a plain word count, counted as bytes into WordCountTables (everything else uses PartialTables). */
+export function countsWordBytes(config: StreamConfig): boolean {
+  return config.key.kind === 'word' && !config.ignoreCase && config.reduction === 'count';
+}
+
 /**
  * The job's line sink and the open windows it fills, of the table kind it
  * needs: a plain word count counts bytes into WordCountTables; everything
@@ -45,7 +50,7 @@ export function recordsOf(
   const { clock, wall, counters } = parts;
   const opened = (start: number) => clock.windowOpened(start);
   const { key } = config;
-  if (key.kind === 'word' && !config.ignoreCase && config.reduction === 'count') {
+  if (countsWordBytes(config)) {
     const windows = new OpenWindows(config.windowMs, () => new WordCountTable(), opened);
     return { sink: new WordBytes(windows, clock, wall, counters), windows };
   }

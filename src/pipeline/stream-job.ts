@@ -18,7 +18,9 @@ import { OneInFlight } from './one-in-flight.js';
 import { framerFor, recordsOf, type LineSink, type RejectOutput } from './records.js';
 import { RunStop, type StopReason } from './run-stop.js';
 import { SourceCursors } from './source-cursors.js';
+import { countsOnThreads, ThreadedSink } from './threaded-sink.js';
 import { WindowClock } from './window-clock.js';
+import { spawnBundledWorker, type SpawnCountWorker } from '../threads/pool.js';
 
 export interface StreamDeps {
   readonly store: StateStore;
@@ -41,6 +43,8 @@ export interface StreamDeps {
   readonly pid: number;
   /** Told how far a file of known size has been read (for a progress bar on a terminal). */
   readonly progress?: (label: string, bytesRead: number, totalBytes: number) => void;
+  /** Starts a counting thread (--threads); the bundled one unless given. */
+  readonly spawnCounter?: SpawnCountWorker;
 }
 
 export interface RunSummary {
@@ -76,6 +80,8 @@ export class StreamJob {
   private readonly cursors = new SourceCursors();
   private readonly clock: WindowClock;
   private readonly sink: LineSink;
+  /** --threads: the sink that hands lines to counting threads; null when this thread counts. */
+  private readonly threaded: ThreadedSink | null;
   private readonly committer: Committer;
   private readonly finalizer: Finalizer;
   private failedInput: StatesyncError | null = null;
@@ -105,15 +111,20 @@ export class StreamJob {
       late: deps.late,
       reject: deps.reject,
     });
-    this.sink = sink;
-    const { clock, cursors, counters } = this;
+    this.threaded = countsOnThreads(config)
+      ? new ThreadedSink(config, deps.spawnCounter ?? spawnBundledWorker, windows, this.clock, deps.clock, this.counters, (err) =>
+          this.stopper.fail(err),
+        )
+      : null;
+    this.sink = this.threaded ?? sink;
+    const { clock, cursors, counters, threaded } = this;
     this.committer = new Committer(
       { job: config.job, definition: jobDefinition(config), retainMs: config.retainMs, pid: deps.pid, host: deps.liveness.host },
       deps.store,
       deps.clock,
       deps.note,
       config.commitIntervalMs,
-      { windows, clock, cursors, counters, dedupe },
+      { windows, clock, cursors, counters, dedupe, gather: threaded === null ? undefined : () => threaded.gather() },
     );
     this.finalizer = new Finalizer(
       config.job,
@@ -188,6 +199,7 @@ export class StreamJob {
       await this.finalizer.closeWindows();
     } finally {
       clearInterval(timer);
+      await this.threaded?.close();
     }
     const reason = this.stopper.reason;
     return {
@@ -214,6 +226,7 @@ export class StreamJob {
       progress: deps.progress,
       due: () => this.isDue(deps.clock.now()),
       catchUp: () => this.ops.run(() => this.commitAndFinalizeDue()),
+      backlog: () => this.threaded?.backlog() ?? null,
       commit: () => this.committer.commit(),
       framer: (cursor, offset) => framerFor(this.sink, cursor, this.counters, deps.reject, config.maxLineBytes, offset),
       badInput: (error) => {

@@ -87,6 +87,13 @@ export class PartialTable implements WindowTable, DeltaColumns {
     }
   }
 
+  addDelta(d: DeltaColumns): void {
+    const { keys, counts, sums, sumLows, mins, maxs } = d;
+    for (let i = 0; i < d.size; i++) {
+      this.mergePartial(keys[i]!, counts[i]!, sums ? sums[i]! : 0, sumLows ? sumLows[i]! : 0, mins ? mins[i]! : Infinity, maxs ? maxs[i]! : -Infinity);
+    }
+  }
+
   /** The whole table is the delta: it is committed once, then dropped. */
   unsettled(): DeltaColumns {
     return this;

@@ -8,18 +8,7 @@ export function summarizerFor(reducer: Reducer): Summarizer {
   return (parts: Iterable<DeltaColumns>): MergedRows => {
     if (!reducer.needsValue) return mergeCounts(parts);
     const merged = new PartialTable(reducer.needsValue, 1024);
-    for (const part of parts) {
-      for (let i = 0; i < part.size; i++) {
-        merged.mergePartial(
-          part.keys[i]!,
-          part.counts[i]!,
-          part.sums ? part.sums[i]! : 0,
-          part.sumLows ? part.sumLows[i]! : 0,
-          part.mins ? part.mins[i]! : Infinity,
-          part.maxs ? part.maxs[i]! : -Infinity,
-        );
-      }
-    }
+    for (const part of parts) merged.addDelta(part);
     const rows = new Array<ResultRow>(merged.size);
     const keys = merged.keys;
     for (let slot = 0; slot < merged.size; slot++) {
@@ -36,10 +25,7 @@ function mergeCounts(parts: Iterable<DeltaColumns>): MergedRows {
 
 /** Adds count deltas to `table`, which is used up: it holds the result. */
 export function mergeCountsInto(table: WordCountTable, parts: Iterable<DeltaColumns>): MergedRows {
-  for (const part of parts) {
-    const keyBlob = part.keyBlob ?? Buffer.from(part.keys.slice(0, part.size).join('\0'), 'utf8');
-    table.addEncodedCounts(keyBlob, part.counts, part.size);
-  }
+  for (const part of parts) table.addDelta(part);
   let rows: ResultRow[] | null = null;
   return {
     size: table.size,

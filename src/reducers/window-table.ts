@@ -22,4 +22,6 @@ export interface WindowTable {
    * and holds nothing uncommitted (a finalization may start from it); else null.
    */
   settledTotals(): WordCountTable | null;
+  /** Adds another table's partials, as `unsettled()` gives them (--threads: what a counting thread counted). */
+  addDelta(delta: DeltaColumns): void;
 }

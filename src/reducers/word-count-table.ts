@@ -157,6 +157,11 @@ export class WordCountTable implements WindowTable {
     }
   }
 
+  addDelta(delta: DeltaColumns): void {
+    const keyBlob = delta.keyBlob ?? Buffer.from(delta.keys.slice(0, delta.size).join('\0'), 'utf8');
+    this.addEncodedCounts(keyBlob, delta.counts, delta.size);
+  }
+
   /** The keys counted since the last `settle()` and their counts, keys encoded as a delta row stores them. */
   unsettled(): DeltaColumns {
     const f64 = this.arenaF64;

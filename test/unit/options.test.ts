@@ -176,6 +176,7 @@ describe('parseStreamOptions', () => {
       windowMs: 5_000,
       commitIntervalMs: 1_000,
       maxLineBytes: 1_048_576,
+      threads: 1,
       db: null,
       job: 'default',
       source: null,
@@ -219,6 +220,7 @@ describe('parseStreamOptions', () => {
         window: '1h30m',
         commitInterval: '250ms',
         maxLineBytes: '4096',
+        threads: '3',
         db: 'state.db',
         job: '  web  ',
         source: 'host-1',
@@ -252,6 +254,7 @@ describe('parseStreamOptions', () => {
       windowMs: 5_400_000,
       commitIntervalMs: 250,
       maxLineBytes: 4096,
+      threads: 3,
       db: resolve('state.db'),
       job: 'web',
       source: 'host-1',
@@ -264,6 +267,12 @@ describe('parseStreamOptions', () => {
     expect(stream({}, [], { stdoutIsTTY: false, env }).db).toBe(resolve('from-env.db'));
     expect(stream({ db: 'flag.db' }, [], { stdoutIsTTY: false, env }).db).toBe(resolve('flag.db'));
     expect(stream({}, [], { stdoutIsTTY: false, env: { STATESYNC_DB: '' } }).db).toBeNull();
+  });
+
+  it.each(['0', '-1', '1.5', 'abc', '', '65'])('refuses --threads %j, naming the option', (threads) => {
+    const error = usageError(() => stream({ threads }));
+    expect(error.message).toContain('--threads');
+    expect(error.message).toContain(`'${threads}'`);
   });
 
   it.each(['0', '-1', '1.5', 'abc', '', '1MiB', '1e6'])('refuses --max-line-bytes %j, naming the option', (maxLineBytes) => {

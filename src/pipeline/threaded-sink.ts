@@ -1,0 +1,169 @@
+import type { StreamConfig } from '../config.js';
+import type { DeltaColumns } from '../model.js';
+import type { WindowTable } from '../reducers/window-table.js';
+import type { EncodedWindow } from '../threads/protocol.js';
+import { CountPool, type SpawnCountWorker } from '../threads/pool.js';
+import type { Clock } from '../windows/tumbling.js';
+import type { RunCounters } from './counters.js';
+import type { OpenWindows } from './open-windows.js';
+import type { LineSink } from './records.js';
+import type { SourceCursor } from './source-cursors.js';
+import type { WindowClock } from './window-clock.js';
+
+/*
+ * Counting on N threads (--threads N).
+ *
+ * The reading thread does everything but counting, as with one thread: it
+ * reads the lanes, frames lines (LineFramer: offsets, bad lines, the BOM,
+ * lines too long), decides each run of lines' window (processing time: the
+ * window of the moment it was read, as WordBytes and TextRecords do), opens
+ * that window (so it fires at its end), and moves the source's offset. The
+ * framer's runs of whole lines are copied (one memcpy per run, none per
+ * record) into chunks of ~256 KB, one source and one window each, whose
+ * buffers are transferred to the thread with the least bytes waiting, and
+ * back once counted, for the next chunk. Reading pauses while a thread has
+ * more than a few MB waiting, so memory stays flat.
+ *
+ * Each counting thread runs the single-threaded line sink of the job
+ * (records.ts: WordBytes, TextWords, TextRecords) into tables of its own, one
+ * per window, and answers each chunk with its records, lines and rejections
+ * (added to the source's cursor and the run's counters as they arrive).
+ *
+ * Every commit first gathers (Committer: BatchParts.gather): the chunk being
+ * filled is sent, each thread is asked for its tables, and since a thread
+ * answers in order, its tables come after every chunk sent before; they are
+ * added (as delta columns, the way the store's deltas merge) into the run's
+ * window tables. Only then does the commit read the offsets and deltas, and
+ * no chunk is read while a commit runs (OneInFlight), so a committed offset
+ * never passes an uncounted line: exactly-once, resume and SIGKILL are as
+ * with one thread. Finalization always commits first (Finalizer.fireDue, the
+ * end of a run), so it too sees everything counted.
+ *
+ * Results equal one thread's: a count is a sum of integers, min and max do
+ * not depend on order, and sum keeps a double-double (exact for integers up
+ * to ~2^106), merged as deltas from several commits already are.
+ *
+ * On one thread stays whatever depends on the order of records across
+ * chunks: event time (a record is late by the watermark when it is read),
+ * --dedupe (ids held per batch in read order), --reject-output (lines written
+ * in read order), and network inputs (not yet done here).
+ */
+
+/** Whether the job counts on threads: more than one asked for, and nothing order-sensitive (see above). */
+export function countsOnThreads(config: StreamConfig): boolean {
+  return (
+    config.threads > 1 &&
+    config.time === null &&
+    config.dedupe === null &&
+    config.rejectOutput === null &&
+    config.network.length === 0
+  );
+}
+
+/** Bytes of lines per chunk sent to a thread: few messages, little waiting at a commit. */
+const CHUNK_BYTES = 256 * 1024;
+/** Bytes that may wait per thread before reading pauses: memory stays bounded when reading outruns counting. */
+const BACKLOG_BYTES = 4 * 1024 * 1024;
+
+interface Filling {
+  readonly cursor: SourceCursor;
+  readonly start: number;
+  readonly bytes: ArrayBuffer;
+  readonly view: Uint8Array;
+  used: number;
+}
+
+/** The reading thread's line sink when counting on threads: chunks out, tables back at each commit. */
+export class ThreadedSink implements LineSink {
+  private readonly pool: CountPool;
+  private filling: Filling | null = null;
+  /** Chunk buffers the threads gave back: memory stays flat however much is read. */
+  private readonly spare: ArrayBuffer[] = [];
+
+  constructor(
+    config: StreamConfig,
+    spawn: SpawnCountWorker,
+    private readonly windows: OpenWindows<WindowTable>,
+    private readonly clock: WindowClock,
+    private readonly wall: Clock,
+    counters: RunCounters,
+    failed: (error: unknown) => void,
+  ) {
+    this.pool = new CountPool(
+      config.threads,
+      config,
+      spawn,
+      {
+        counted: (tag, answer) => {
+          (tag as SourceCursor).lines += answer.lines;
+          counters.records += answer.records;
+          for (const [reason, n] of answer.rejected) for (let i = 0; i < n; i++) counters.reject(reason);
+          if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
+        },
+        failed,
+      },
+      BACKLOG_BYTES,
+    );
+  }
+
+  lines(cursor: SourceCursor, buf: Buffer, start: number, end: number): void {
+    const windowStart = this.clock.processingStart(this.wall.now());
+    // Opened now, as with one thread: the window fires at its end whether or not its counts are back.
+    this.windows.at(windowStart);
+    const length = end - start;
+    let f = this.filling;
+    if (f !== null && (f.cursor !== cursor || f.start !== windowStart || f.used + length > f.view.length)) {
+      this.send();
+      f = null;
+    }
+    if (f === null) {
+      const bytes = (length <= CHUNK_BYTES ? this.spare.pop() : undefined) ?? new ArrayBuffer(Math.max(CHUNK_BYTES, length));
+      f = this.filling = { cursor, start: windowStart, bytes, view: new Uint8Array(bytes), used: 0 };
+    }
+    f.view.set(buf.subarray(start, end), f.used);
+    f.used += length;
+    // A run without a final newline ends its framer's input (the end, or a rotation): nothing may join its last word.
+    if (f.used >= CHUNK_BYTES || buf[end - 1] !== 10) this.send();
+  }
+
+  /** Null, or a promise to wait for before reading more: the threads are too far behind. */
+  backlog(): Promise<void> | null {
+    return this.pool.whenBelowLimit();
+  }
+
+  /** Before a commit: everything read so far is counted and in the run's window tables. */
+  async gather(): Promise<void> {
+    this.send();
+    for (const windows of await this.pool.collect()) {
+      for (const w of windows) this.windows.at(w.start).addDelta(deltaOf(w));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private send(): void {
+    const f = this.filling;
+    if (f === null) return;
+    this.filling = null;
+    this.pool.send(f.start, f.bytes, f.used, f.cursor);
+  }
+}
+
+function deltaOf(w: EncodedWindow): DeltaColumns {
+  let keys = w.keys;
+  return {
+    size: w.size,
+    ...(w.keyBlob === null ? {} : { keyBlob: w.keyBlob }),
+    get keys(): string[] {
+      keys ??= w.size === 0 ? [] : Buffer.from(w.keyBlob!.buffer, w.keyBlob!.byteOffset, w.keyBlob!.byteLength).toString('utf8').split('\0');
+      return keys;
+    },
+    counts: w.counts,
+    sums: w.sums,
+    sumLows: w.sumLows,
+    mins: w.mins,
+    maxs: w.maxs,
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A counting thread (`--threads N`): counts the chunks of whole lines the
+ * reading thread sends into tables of its own, one per window, with the same
+ * line sinks a single-threaded run uses (records.ts), and hands over what it
+ * counted when asked. Bundled on its own and started from its source text
+ * (threads/pool.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { RunCounters } from '../pipeline/counters.js';
+import { recordsOf } from '../pipeline/records.js';
+import type { SourceCursor } from '../pipeline/source-cursors.js';
+import { WindowClock } from '../pipeline/window-clock.js';
+import type { DeltaColumns } from '../model.js';
+import { reducerFor } from '../reducers/reducers.js';
+import type { CountWorkerData, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
+
+const { config } = workerData as CountWorkerData;
+const port = parentPort!;
+/** The window of the chunk being counted: the reading thread decided it, so the sink's clock reads it. */
+let chunkStart = 0;
+const counters = new RunCounters();
+const clock = new WindowClock(
+  { windowMs: config.windowMs, eventTime: false, latenessMs: 0, idleTimeoutMs: null, retryMs: 1000 },
+  0,
+);
+const { sink, windows } = recordsOf(config, reducerFor(config.reduction), {
+  clock,
+  wall: { now: () => chunkStart },
+  counters,
+  dedupe: null,
+});
+// The sinks count lines into a source's cursor; the reading thread adds them to the real one.
+const cursor: SourceCursor = {
+  kind: 'chunk',
+  label: 'chunk',
+  identity: null,
+  network: null,
+  fromOffset: 0,
+  toOffset: 0,
+  lines: 0,
+  maxEventTime: null,
+};
+
+port.on('message', (message: ToCountWorker) => {
+  if (message.kind === 'chunk') {
+    chunkStart = message.start;
+    sink.lines(cursor, Buffer.from(message.bytes, 0, message.length), 0, message.length, 0);
+    const answer: FromCountWorker = {
+      kind: 'counted',
+      bytes: message.bytes,
+      length: message.length,
+      records: counters.records,
+      lines: cursor.lines,
+      rejected: [...counters.rejectedBy],
+    };
+    counters.records = 0;
+    counters.rejected = 0;
+    counters.rejectedBy.clear();
+    cursor.lines = 0;
+    port.postMessage(answer, [message.bytes]);
+    return;
+  }
+  const deltas = windows.deltas();
+  windows.committed(deltas, new Map(), false);
+  // Only the window of the latest chunk can receive more: drop the others' tables.
+  windows.dropEndingBy(chunkStart);
+  const answer: FromCountWorker = { kind: 'tables', windows: deltas.map(({ start, delta }) => encode(start, delta)) };
+  port.postMessage(answer);
+});
+
+function encode(start: number, d: DeltaColumns): EncodedWindow {
+  const n = d.size;
+  const column = (c: Float64Array | null) => (c === null ? null : c.slice(0, n));
+  const counts = d.counts.slice(0, n);
+  return {
+    start,
+    size: n,
+    keyBlob: d.keyBlob ?? null,
+    keys: d.keyBlob === undefined ? d.keys.slice(0, n) : null,
+    counts,
+    sums: column(d.sums),
+    sumLows: column(d.sumLows),
+    mins: column(d.mins),
+    maxs: column(d.maxs),
+  };
+}

@@ -1,0 +1,134 @@
+import { Worker } from 'node:worker_threads';
+import type { StreamConfig } from '../config.js';
+import type { CountWorkerData, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
+
+/** count-worker.ts bundled into one script, put in by the bundler (scripts/bundle.mjs); absent when run from source. */
+declare const STATESYNC_COUNT_WORKER: string | undefined;
+
+/** Starts one counting thread running `config`'s job. */
+export type SpawnCountWorker = (data: CountWorkerData) => Worker;
+
+/**
+ * The counting thread as the bundle carries it: started from its source text,
+ * so the npm bundle and the single executable need no second file on disk.
+ */
+export const spawnBundledWorker: SpawnCountWorker = (data) => {
+  if (typeof STATESYNC_COUNT_WORKER !== 'string') throw new Error('--threads needs the bundled CLI (npm run build)');
+  return new Worker(STATESYNC_COUNT_WORKER, { eval: true, workerData: data });
+};
+
+/** What the pool tells its owner as counting threads answer. */
+export interface PoolEvents {
+  /** A chunk sent with `tag` is counted. */
+  counted(tag: unknown, answer: Extract<FromCountWorker, { kind: 'counted' }>): void;
+  /** A thread failed (threw, or exited unasked): the run fails with it. */
+  failed(error: unknown): void;
+}
+
+interface Thread {
+  readonly worker: Worker;
+  /** The tags of chunks sent and not counted yet, in the order sent. */
+  readonly sent: unknown[];
+  /** Bytes sent and not counted yet. */
+  backlog: number;
+  /** The answer to the `collect` in flight. */
+  tables: ((windows: EncodedWindow[]) => void) | null;
+}
+
+/**
+ * N counting threads: chunks go to the thread with the least bytes waiting;
+ * `collect` gathers what all of them counted. Threads start on the first
+ * chunk, so a run with nothing to read starts none.
+ */
+export class CountPool {
+  private threads: Thread[] = [];
+  private failure: unknown = null;
+  private readonly drained: Array<() => void> = [];
+  private readonly failedCollects: Array<(error: unknown) => void> = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly config: StreamConfig,
+    private readonly spawn: SpawnCountWorker,
+    private readonly events: PoolEvents,
+    /** Bytes that may wait per thread before a reader should pause. */
+    private readonly backlogLimit: number,
+  ) {}
+
+  /** Hands `bytes[0, length)` (transferred: the caller lets go of it) to a thread; `tag` comes back with its count. */
+  send(start: number, bytes: ArrayBuffer, length: number, tag: unknown): void {
+    if (this.threads.length === 0) this.startThreads();
+    let thread = this.threads[0]!;
+    for (const t of this.threads) if (t.backlog < thread.backlog) thread = t;
+    thread.sent.push(tag);
+    thread.backlog += length;
+    const message: ToCountWorker = { kind: 'chunk', start, bytes, length };
+    thread.worker.postMessage(message, [bytes]);
+  }
+
+  /** Resolves once every thread is under its backlog limit again; null when none is over it now. */
+  whenBelowLimit(): Promise<void> | null {
+    if (!this.overLimit()) return null;
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /** Everything counted since the last collect, per thread; every chunk sent before it is counted first. */
+  async collect(): Promise<EncodedWindow[][]> {
+    if (this.failure !== null) throw this.failure;
+    return Promise.all(
+      this.threads.map(
+        (thread) =>
+          new Promise<EncodedWindow[]>((resolve, reject) => {
+            thread.tables = resolve;
+            this.failedCollects.push(reject);
+            const message: ToCountWorker = { kind: 'collect' };
+            thread.worker.postMessage(message);
+          }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    const threads = this.threads;
+    this.threads = [];
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  private overLimit(): boolean {
+    return this.threads.some((t) => t.backlog > this.backlogLimit);
+  }
+
+  private startThreads(): void {
+    for (let i = 0; i < this.size; i++) {
+      const thread: Thread = { worker: this.spawn({ config: this.config }), sent: [], backlog: 0, tables: null };
+      thread.worker.on('message', (message: FromCountWorker) => this.onMessage(thread, message));
+      thread.worker.on('error', (error) => this.fail(error));
+      thread.worker.on('exit', (code) => {
+        if (this.threads.includes(thread)) this.fail(new Error(`a counting thread exited (code ${code})`));
+      });
+      this.threads.push(thread);
+    }
+  }
+
+  private onMessage(thread: Thread, message: FromCountWorker): void {
+    if (message.kind === 'counted') {
+      thread.backlog -= message.length;
+      this.events.counted(thread.sent.shift(), message);
+      if (this.drained.length > 0 && !this.overLimit()) for (const resolve of this.drained.splice(0)) resolve();
+      return;
+    }
+    const resolve = thread.tables;
+    thread.tables = null;
+    resolve?.(message.windows);
+    if (this.threads.every((t) => t.tables === null)) this.failedCollects.length = 0;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    for (const reject of this.failedCollects.splice(0)) reject(error);
+    // Readers waiting for room must not wait forever: the run stops on the failure.
+    for (const resolve of this.drained.splice(0)) resolve();
+    this.events.failed(error);
+  }
+}

@@ -1,0 +1,50 @@
+import type { StreamConfig } from '../config.js';
+import type { RejectReason } from '../records/framer.js';
+
+/**
+ * The messages between the reading thread and a counting thread. A port
+ * delivers them in order, so a worker's `tables` answer to `collect` comes
+ * after its `counted` answer to every chunk sent before it.
+ */
+
+/** What a counting thread is started with. */
+export interface CountWorkerData {
+  readonly config: StreamConfig;
+}
+
+/** Main -> worker. */
+export type ToCountWorker =
+  /** Whole lines of one source, all of the window starting at `start`; `bytes` is transferred. */
+  | { readonly kind: 'chunk'; readonly start: number; readonly bytes: ArrayBuffer; readonly length: number }
+  /** Send what was counted since the last collect, per window, and forget it. */
+  | { readonly kind: 'collect' };
+
+/** Worker -> main. */
+export type FromCountWorker =
+  /** One chunk is counted: its records, lines and record-level rejections; its buffer comes back (transferred) for reuse. */
+  | {
+      readonly kind: 'counted';
+      readonly bytes: ArrayBuffer;
+      readonly length: number;
+      readonly records: number;
+      readonly lines: number;
+      readonly rejected: Array<[RejectReason, number]>;
+    }
+  | { readonly kind: 'tables'; readonly windows: EncodedWindow[] };
+
+/**
+ * One window's partials as a delta row holds them: a word count's keys as
+ * their UTF-8 bytes joined by NUL (as counted, never decoded), other keys as
+ * the strings the record reader made (kept exactly).
+ */
+export interface EncodedWindow {
+  readonly start: number;
+  readonly size: number;
+  readonly keyBlob: Uint8Array | null;
+  readonly keys: string[] | null;
+  readonly counts: Float64Array;
+  readonly sums: Float64Array | null;
+  readonly sumLows: Float64Array | null;
+  readonly mins: Float64Array | null;
+  readonly maxs: Float64Array | null;
+}
