@@ -102,11 +102,11 @@ async function runCase(c: StreamCase, extra: readonly string[], copy: string): P
 }
 
 describe('--threads gives the results of one thread', () => {
-  it.each(streamCases().map((c) => [c.name, c] as const))('fixture case %s, with 2 and 4 threads', async (name, c) => {
+  // A fixture's input fits in one chunk, so 2 threads take the same path as more would (the
+  // generated corpora below spread over 4); the suite's time goes where it tells something.
+  it.each(streamCases().map((c) => [c.name, c] as const))('fixture case %s, with 2 threads', async (name, c) => {
     const one = await runCase(c, [], tmp.path(`${name}-1`));
-    for (const threads of ['2', '4']) {
-      expect(await runCase(c, ['--threads', threads], tmp.path(`${name}-${threads}`)), `--threads ${threads}`).toBe(one);
-    }
+    expect(await runCase(c, ['--threads', '2'], tmp.path(`${name}-2`)), '--threads 2').toBe(one);
   });
 
   describe('a generated corpus', () => {
