@@ -15,9 +15,10 @@ export class RunCounters {
   totalDuplicates = 0;
   readonly rejectedBy = new Map<RejectReason, number>();
 
-  reject(reason: RejectReason): void {
-    this.rejected++;
-    this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + 1);
+  /** `count` records rejected for `reason` (a counting thread reports its rejections summed). */
+  reject(reason: RejectReason, count = 1): void {
+    this.rejected += count;
+    this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + count);
   }
 
   get batchIsEmpty(): boolean {

@@ -97,7 +97,7 @@ export class ThreadedSink implements LineSink {
         counted: (tag, answer) => {
           (tag as SourceCursor).lines += answer.lines;
           counters.records += answer.records;
-          for (const [reason, n] of answer.rejected) for (let i = 0; i < n; i++) counters.reject(reason);
+          for (const [reason, n] of answer.rejected) counters.reject(reason, n);
           if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
         },
         failed,

@@ -13,8 +13,13 @@ import { describeRevisions } from './revisions.conformance.js';
 import type { Backend, FreshState } from './support.js';
 import { describeWorkers } from './workers.conformance.js';
 
-/** A backend whose state lives in files under a temporary directory per test. */
-function onDisk(name: string, open: (dir: string) => Promise<StateStore>, again: boolean): Backend {
+/**
+ * A backend whose state is made fresh per test by `prepare` (given a
+ * temporary directory of the test's, where snapshot images go too), which
+ * answers how to open a store on that state; `again`: a second store may
+ * open the same state, as another process would.
+ */
+function backend(name: string, prepare: (dir: string) => Promise<() => Promise<StateStore>>, again: boolean): Backend {
   const opened: StateStore[] = [];
   const dirs: string[] = [];
   const track = (store: StateStore) => {
@@ -26,38 +31,11 @@ function onDisk(name: string, open: (dir: string) => Promise<StateStore>, again:
     async fresh(): Promise<FreshState> {
       const dir = mkdtempSync(join(tmpdir(), 'statesync-conformance-'));
       dirs.push(dir);
+      const open = await prepare(dir);
       let scratch = 0;
       return {
-        store: track(await open(dir)),
-        another: again ? async () => track(await open(dir)) : null,
-        scratchFile: (file) => join(dir, `${scratch++}-${file}`),
-      };
-    },
-    async dispose() {
-      for (const store of opened.splice(0)) await store.close();
-      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** A backend on the test run's PostgreSQL server: a new database per test (images go to a temporary directory). */
-function onServer(name: string): Backend {
-  const opened: StateStore[] = [];
-  const dirs: string[] = [];
-  const track = (store: StateStore) => {
-    opened.push(store);
-    return store;
-  };
-  return {
-    name,
-    async fresh(): Promise<FreshState> {
-      const url = await freshDatabaseUrl();
-      const dir = mkdtempSync(join(tmpdir(), 'statesync-conformance-'));
-      dirs.push(dir);
-      let scratch = 0;
-      return {
-        store: track(await PostgresStore.open(url)),
-        another: async () => track(await PostgresStore.open(url)),
+        store: track(await open()),
+        another: again ? async () => track(await open()) : null,
         scratchFile: (file) => join(dir, `${scratch++}-${file}`),
       };
     },
@@ -69,9 +47,17 @@ function onServer(name: string): Backend {
 }
 
 const BACKENDS: readonly Backend[] = [
-  onDisk('SQLite file', async (dir) => SqliteStore.open(join(dir, 'state.db')), true),
-  onDisk('SQLite in memory', async () => SqliteStore.open(null), false),
-  onServer('PostgreSQL'),
+  backend('SQLite file', async (dir) => async () => SqliteStore.open(join(dir, 'state.db')), true),
+  backend('SQLite in memory', async () => async () => SqliteStore.open(null), false),
+  // A new database per test on the test run's PostgreSQL server.
+  backend(
+    'PostgreSQL',
+    async () => {
+      const url = await freshDatabaseUrl();
+      return () => PostgresStore.open(url);
+    },
+    true,
+  ),
 ];
 
 for (const backend of BACKENDS) {
