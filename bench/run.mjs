@@ -13,6 +13,8 @@
 //   BENCH_CORPORA    comma-separated corpus ids to run (default: all), e.g. "1m".
 //   BENCH_TIMEOUT_S  per-process timeout in seconds, default 1800.
 //   BENCH_NO_VERIFY  set to 1 to skip the correctness check.
+//   BENCH_THREADS    comma-separated thread counts for extra statesync-durable-Nthreads cases
+//                    (the scaling curve beyond one thread and the default), e.g. "2,4".
 //
 // Plain Node ESM, node: built-ins only. Cases run sequentially (the reference machine
 // has 2 cores). Results go to stdout as a table and to bench/results/<timestamp>.json.
@@ -118,6 +120,33 @@ const CASES = [
         argv: [ctx.node, ctx.statesync, 'count', ctx.file, '--db', db, '--window', '1h', '--quiet'],
         cleanup: () => removeDb(db),
       };
+    },
+  },
+  // Issue 15: statesync-durable counts on one thread per core (the default, at most 8); these
+  // give the scaling curve (one thread, and each thread count in BENCH_THREADS) and the pipe case.
+  {
+    id: 'statesync-durable-1thread',
+    label: 'statesync count --db --threads 1',
+    requires: [],
+    command: (ctx) => durableWithThreads(ctx, 1),
+  },
+  ...(process.env.BENCH_THREADS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((n) => ({
+      id: `statesync-durable-${n}threads`,
+      label: `statesync count --db --threads ${n}`,
+      requires: [],
+      command: (ctx) => durableWithThreads(ctx, Number(n)),
+    })),
+  {
+    id: 'statesync-pipe',
+    label: 'cat FILE | statesync count --db',
+    requires: ['sh', 'cat'],
+    command: (ctx) => {
+      const db = join(ctx.tmpDir, `pipe-${ctx.corpus.id}-${ctx.runIndex}.db`);
+      const count = [ctx.node, ctx.statesync, 'count', '--db', db, '--window', '1h', '--quiet'].map(shellQuote).join(' ');
+      return { argv: ['sh', '-c', `cat ${shellQuote(ctx.file)} | ${count}`], cleanup: () => removeDb(db) };
     },
   },
   {
@@ -461,6 +490,14 @@ async function splitCorpus(ctx, n) {
 }
 
 /** The durable word count every statesync --db case runs, on a file or a part of the corpus. */
+function durableWithThreads(ctx, threads) {
+  const db = join(ctx.tmpDir, `durable-${threads}t-${ctx.corpus.id}-${ctx.runIndex}.db`);
+  return {
+    argv: [ctx.node, ctx.statesync, 'count', ctx.file, '--db', db, '--window', '1h', '--quiet', '--threads', String(threads)],
+    cleanup: () => removeDb(db),
+  };
+}
+
 function countArgv(ctx, file, db) {
   return [ctx.node, ctx.statesync, 'count', file, '--db', db, '--window', '1h', '--quiet'];
 }
@@ -894,6 +931,11 @@ async function verify(corpus, here, tmpDir, ctx) {
     ['memory', () => oneWorker([])],
     ['durable', () => sqliteDb((db) => oneWorker(['--db', db]))],
   ];
+  if (has('statesync-durable-1thread')) plan.push(['durable-1thread', () => sqliteDb((db) => oneWorker(['--db', db, '--threads', '1']))]);
+  if (has('statesync-pipe')) {
+    const count = [NODE, STATESYNC, 'count', '--window', '1d', '--format', 'tsv'].map(shellQuote).join(' ');
+    plan.push(['pipe', () => counted(['sh', '-c', `cat ${shellQuote(corpus.file)} | ${count}`])]);
+  }
   if (has('statesync-pg')) plan.push(['postgres', () => withPgDatabase(vctx, 'verify', (url) => oneWorker(['--db', url]))]);
   if (has('statesync-3proc')) plan.push(['3proc', () => sqliteDb((db) => workers(3, db))]);
   if (has('statesync-pg-3proc')) plan.push(['postgres-3proc', () => withPgDatabase(vctx, 'verify3', (url) => workers(3, url))]);

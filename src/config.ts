@@ -58,8 +58,8 @@ export interface StreamConfig {
   readonly windowMs: number;
   readonly commitIntervalMs: number;
   readonly maxLineBytes: number;
-  /** --threads: threads counting records (1: the reading thread counts them itself). */
-  readonly threads: number;
+  /** --threads: threads counting records (1: the reading thread counts them itself); null: not given (defaults.ts). */
+  readonly threads: number | null;
   /** null: in-memory state. */
   readonly db: string | null;
   readonly job: string;

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Defaults that more than one part needs, or that the CLI shows in --help
  * and applies: each is written here once.
@@ -32,3 +34,14 @@ export const WATCH_POLL_MS = 200;
 
 /** How long the row of a finished or dead worker stays for `status` before compaction removes it. */
 export const ENDED_WORKER_ROWS_MS = 3_600_000;
+
+/**
+ * Counting threads without --threads: one per available core, at most this many. Each thread holds
+ * its own tables of the open windows, and the reading thread merges them all at every commit, so
+ * past a few threads memory and merging grow while reading (one thread) stays the limit.
+ */
+export const MAX_DEFAULT_THREADS = 8;
+
+export function defaultThreads(): number {
+  return Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
+}

@@ -138,7 +138,7 @@ export function parseStreamOptions(
     windowMs: parseDuration(raw.window, '--window'),
     commitIntervalMs: parseDuration(raw.commitInterval, '--commit-interval'),
     maxLineBytes: parsePositiveInt(raw.maxLineBytes, '--max-line-bytes'),
-    threads: parseThreads(raw.threads ?? '1'),
+    threads: raw.threads === undefined ? null : parseThreads(raw.threads),
     db: dbPath(raw.db, terminal.env),
     job,
     source: raw.source ?? null,

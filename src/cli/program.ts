@@ -268,7 +268,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(DEFAULT_MAX_LINE_BYTES))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE')
-    .option('--threads <n>', 'threads counting records (processing time, without --dedupe, --reject-output or network inputs)', '1');
+    .option('--threads <n>', 'threads counting records (default: one per core, at most 8; event time, --dedupe and --reject-output count on one)');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {

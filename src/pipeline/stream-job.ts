@@ -18,7 +18,7 @@ import { OneInFlight } from './one-in-flight.js';
 import { framerFor, recordsOf, type LineSink, type RejectOutput } from './records.js';
 import { RunStop, type StopReason } from './run-stop.js';
 import { SourceCursors } from './source-cursors.js';
-import { countsOnThreads, ThreadedSink } from './threaded-sink.js';
+import { ChunkWall, countingThreads, oneThreadBecause, ThreadedSink } from './threaded-sink.js';
 import { WindowClock } from './window-clock.js';
 import { spawnBundledWorker, type SpawnCountWorker } from '../threads/pool.js';
 
@@ -103,17 +103,28 @@ export class StreamJob {
       deps.clock.now(),
     );
     const dedupe = config.dedupe === null ? null : new DedupeBuffer(reducer.needsValue, config.windowMs, config.dedupeTtlMs);
+    const threads = countingThreads(config) > 1;
+    const chunkWall = new ChunkWall();
     const { sink, windows } = recordsOf(config, reducer, {
       clock: this.clock,
-      wall: deps.clock,
+      // On threads, the reading thread counts a chunk (until threads start) in the window it was read in.
+      wall: threads ? chunkWall : deps.clock,
       counters: this.counters,
       dedupe,
       late: deps.late,
       reject: deps.reject,
     });
-    this.threaded = countsOnThreads(config)
-      ? new ThreadedSink(config, deps.spawnCounter ?? spawnBundledWorker, windows, this.clock, deps.clock, this.counters, (err) =>
-          this.stopper.fail(err),
+    this.threaded = threads
+      ? new ThreadedSink(
+          config,
+          deps.spawnCounter ?? spawnBundledWorker,
+          windows,
+          this.clock,
+          deps.clock,
+          this.counters,
+          (err) => this.stopper.fail(err),
+          sink,
+          chunkWall,
         )
       : null;
     this.sink = this.threaded ?? sink;
@@ -148,6 +159,9 @@ export class StreamJob {
     const { config } = this;
     const { store, clock, note } = this.deps;
     await store.ensureJob(config.job, jobDefinition(config), clock.now(), config.retainMs);
+    // Only when asked for: by default such a job just runs on one thread.
+    const oneThread = config.threads !== null && config.threads > 1 ? oneThreadBecause(config) : null;
+    if (oneThread !== null && !config.output.quiet) note(`counting on one thread: ${oneThread}`);
     this.nextCompaction = clock.now() + compactionEveryMs(config.retainMs);
     const sources = await openInputs(config);
     const network = config.network.map((n) =>

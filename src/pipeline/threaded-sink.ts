@@ -1,4 +1,5 @@
 import type { StreamConfig } from '../config.js';
+import { defaultThreads } from '../defaults.js';
 import type { DeltaColumns } from '../model.js';
 import type { WindowTable } from '../reducers/window-table.js';
 import type { EncodedWindow } from '../threads/protocol.js';
@@ -24,6 +25,12 @@ import type { WindowClock } from './window-clock.js';
  * back once counted, for the next chunk. Reading pauses while a thread has
  * more than a few MB waiting, so memory stays flat.
  *
+ * Threads start with the first full chunk: until then (a small input, a
+ * trickle between commits) the reading thread counts each chunk itself, with
+ * the job's own line sink reading the chunk's window from a ChunkWall, so
+ * `echo a | statesync count` pays for no thread. Counted here or there, the
+ * partials end in the same window tables.
+ *
  * Each counting thread runs the single-threaded line sink of the job
  * (records.ts: WordBytes, TextWords, TextRecords) into tables of its own, one
  * per window, and answers each chunk with its records, lines and rejections
@@ -45,19 +52,31 @@ import type { WindowClock } from './window-clock.js';
  *
  * On one thread stays whatever depends on the order of records across
  * chunks: event time (a record is late by the watermark when it is read),
- * --dedupe (ids held per batch in read order), --reject-output (lines written
- * in read order), and network inputs (not yet done here).
+ * --dedupe (ids held per batch in read order) and --reject-output (lines
+ * written in read order). Network inputs count on threads: each connection's
+ * framer hands over whole lines only, so a chunk may hold lines of several
+ * connections of one source.
  */
 
-/** Whether the job counts on threads: more than one asked for, and nothing order-sensitive (see above). */
-export function countsOnThreads(config: StreamConfig): boolean {
-  return (
-    config.threads > 1 &&
-    config.time === null &&
-    config.dedupe === null &&
-    config.rejectOutput === null &&
-    config.network.length === 0
-  );
+/** How many threads count the job's records: --threads, else one per core (defaults.ts); 1 for an order-sensitive job (see above). */
+export function countingThreads(config: StreamConfig): number {
+  return oneThreadBecause(config) === null ? (config.threads ?? defaultThreads()) : 1;
+}
+
+/** Why the job counts on one thread whatever --threads says (see above), or null. */
+export function oneThreadBecause(config: StreamConfig): string | null {
+  if (config.time !== null) return 'event time decides lateness in the order records are read';
+  if (config.dedupe !== null) return '--dedupe keeps the first of each id in the order records are read';
+  if (config.rejectOutput !== null) return '--reject-output writes rejected lines in the order they are read';
+  return null;
+}
+
+/** What a chunk's lines are counted on when the reading thread counts them: the window the chunk was read in. */
+export class ChunkWall implements Clock {
+  start = 0;
+  now(): number {
+    return this.start;
+  }
 }
 
 /** Bytes of lines per chunk sent to a thread: few messages, little waiting at a commit. */
@@ -88,9 +107,12 @@ export class ThreadedSink implements LineSink {
     private readonly wall: Clock,
     counters: RunCounters,
     failed: (error: unknown) => void,
+    /** The job's own line sink, reading its window from `chunkWall`: counts chunks until threads start. */
+    private readonly inline: LineSink,
+    private readonly chunkWall: ChunkWall,
   ) {
     this.pool = new CountPool(
-      config.threads,
+      countingThreads(config),
       config,
       spawn,
       {
@@ -147,7 +169,13 @@ export class ThreadedSink implements LineSink {
     const f = this.filling;
     if (f === null) return;
     this.filling = null;
-    this.pool.send(f.start, f.bytes, f.used, f.cursor);
+    if (this.pool.started || f.used >= CHUNK_BYTES) {
+      this.pool.send(f.start, f.bytes, f.used, f.cursor);
+      return;
+    }
+    this.chunkWall.start = f.start;
+    this.inline.lines(f.cursor, Buffer.from(f.bytes, 0, f.used), 0, f.used, 0);
+    if (f.bytes.byteLength === CHUNK_BYTES) this.spare.push(f.bytes);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { StreamConfig } from '../config.js';
+import { describeCause, RuntimeFailure } from '../errors.js';
 import type { CountWorkerData, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
 
 /** count-worker.ts bundled into one script, put in by the bundler (scripts/bundle.mjs); absent when run from source. */
@@ -55,6 +56,11 @@ export class CountPool {
     private readonly backlogLimit: number,
   ) {}
 
+  /** Whether the threads are running (they start with the first chunk sent). */
+  get started(): boolean {
+    return this.threads.length > 0;
+  }
+
   /** Hands `bytes[0, length)` (transferred: the caller lets go of it) to a thread; `tag` comes back with its count. */
   send(start: number, bytes: ArrayBuffer, length: number, tag: unknown): void {
     if (this.threads.length === 0) this.startThreads();
@@ -104,7 +110,7 @@ export class CountPool {
       thread.worker.on('message', (message: FromCountWorker) => this.onMessage(thread, message));
       thread.worker.on('error', (error) => this.fail(error));
       thread.worker.on('exit', (code) => {
-        if (this.threads.includes(thread)) this.fail(new Error(`a counting thread exited (code ${code})`));
+        if (this.threads.includes(thread)) this.fail(new Error(`it exited (code ${code})`));
       });
       this.threads.push(thread);
     }
@@ -123,8 +129,10 @@ export class CountPool {
     if (this.threads.every((t) => t.tables === null)) this.failedCollects.length = 0;
   }
 
-  private fail(error: unknown): void {
+  private fail(cause: unknown): void {
     if (this.failure !== null) return;
+    // One line for the user, exit 1: what counted nothing cannot be committed, and a rerun resumes.
+    const error = new RuntimeFailure(`a counting thread failed: ${describeCause(cause)}`, { cause });
     this.failure = error;
     for (const reject of this.failedCollects.splice(0)) reject(error);
     // Readers waiting for room must not wait forever: the run stops on the failure.

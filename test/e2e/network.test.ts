@@ -88,10 +88,11 @@ async function stopWith(child: ReturnType<typeof spawnCli>, done: Promise<CliRes
   return done;
 }
 
-describe('--listen: many concurrent clients', () => {
+// With 4 threads, the clients' lines (over a MB) are counted on threads, in chunks mixing clients.
+describe.each(['1', '4'])('--listen: many concurrent clients, --threads %s', (threads) => {
   it('frames 20 concurrent clients separately: exact per-line totals, nothing interleaved', async () => {
     const db = tmp.newDb();
-    const server = await startListener(null, ['--key', 'line', '--window', '1d', '--format', 'tsv', '--db', db]);
+    const server = await startListener(null, ['--key', 'line', '--window', '1d', '--format', 'tsv', '--db', db, '--threads', threads]);
     const port = server.port;
     const random = seededRandom(5);
     const flavours = ['é', '日本語', '😀', 'Ωμέγα', 'e\u0301', 'ß', '中文字', 'ascii'];

@@ -176,7 +176,7 @@ describe('parseStreamOptions', () => {
       windowMs: 5_000,
       commitIntervalMs: 1_000,
       maxLineBytes: 1_048_576,
-      threads: 1,
+      threads: null,
       db: null,
       job: 'default',
       source: null,

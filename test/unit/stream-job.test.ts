@@ -7,6 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseStreamOptions, type RawStreamOptions } from '../../src/cli/options.js';
 import type { WindowResult } from '../../src/model.js';
@@ -16,6 +18,9 @@ import { reducerFor } from '../../src/reducers/reducers.js';
 import { summarizerFor } from '../../src/reducers/summarize.js';
 import type { Liveness, StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
+import type { SpawnCountWorker } from '../../src/threads/pool.js';
+import { generateWordCorpus, total, wordCounts } from '../support/counts.js';
+import { seededRandom } from '../support/prng.js';
 import { counts as wordDelta } from '../conformance/support.js';
 
 const HOUR = 3_600_000;
@@ -83,7 +88,7 @@ afterEach(async () => {
 });
 
 /** Starts a run; `listening` resolves with the address of its --listen 0 input. */
-function start(cfg: ReturnType<typeof config>, clock: TestClock, liveness: Liveness = LIVENESS) {
+function start(cfg: ReturnType<typeof config>, clock: TestClock, liveness: Liveness = LIVENESS, spawnCounter?: SpawnCountWorker) {
   const published: WindowResult[] = [];
   const late: string[] = [];
   const notes: string[] = [];
@@ -101,6 +106,7 @@ function start(cfg: ReturnType<typeof config>, clock: TestClock, liveness: Liven
     late: (line) => late.push(line),
     liveness,
     pid: process.pid,
+    ...(spawnCounter === undefined ? {} : { spawnCounter }),
   });
   const done: Promise<RunSummary> = job.run();
   return { job, done, published, late, notes, listening };
@@ -118,7 +124,7 @@ async function client(address: string): Promise<Socket> {
 /** Records the job has committed so far. */
 const committedRecords = async (clock: TestClock) => (await store.status(LIVENESS, clock.now())).jobs[0]?.records ?? 0;
 
-function file(name: string, text: string): string {
+function file(name: string, text: string | Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
@@ -312,5 +318,64 @@ describe('StreamJob in event time', () => {
     const summary = await run.done;
     expect(run.late).toEqual([line(3000, 'c')]);
     expect([summary.stoppedBy, summary.records, summary.late]).toEqual(['SIGINT', 2, 1]);
+  });
+});
+
+describe('StreamJob counting on threads', () => {
+  /** The real counting thread, bundled from its source as `npm run build` does; every thread started is counted. */
+  async function countingThreads() {
+    const bundled = await build({
+      entryPoints: [join(import.meta.dirname, '../../src/threads/count-worker.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      logLevel: 'silent',
+    });
+    const code = bundled.outputFiles[0]!.text;
+    const started = { threads: 0 };
+    const spawn: SpawnCountWorker = (data) => {
+      started.threads++;
+      return new Worker(code, { eval: true, workerData: data });
+    };
+    return { spawn, started };
+  }
+
+  it('counts a small input on the reading thread: no thread is started', async () => {
+    const { spawn, started } = await countingThreads();
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [file('small.txt', 'a b a\nc\n')], { threads: '4' }), clock, LIVENESS, spawn);
+    const summary = await run.done;
+    expect(summary.records).toBe(4);
+    expect(started.threads).toBe(0);
+    expect(totals(run.published[0]!)).toEqual(new Map([['a', 2], ['b', 1], ['c', 1]]));
+  });
+
+  it('starts every thread once a chunk is full, and counts exactly', async () => {
+    const { spawn, started } = await countingThreads();
+    const words = generateWordCorpus(seededRandom(0x7e57), 2 * 1024 * 1024, 5_000);
+    const truth = wordCounts(words.toString('utf8'));
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [file('words.txt', words)], { threads: '3' }), clock, LIVENESS, spawn);
+    const summary = await run.done;
+    expect(started.threads).toBe(3);
+    expect(summary.records).toBe(total(truth));
+    expect(totals(run.published[0]!)).toEqual(truth);
+  });
+
+  it('stops the run when a counting thread fails: the run fails with its error and commits nothing it did not count', async () => {
+    // A thread that dies on its first chunk, as one that runs out of memory would.
+    const spawn: SpawnCountWorker = (data) =>
+      new Worker("require('node:worker_threads').parentPort.on('message', () => { throw new Error('counting thread broke'); });", {
+        eval: true,
+        workerData: data,
+      });
+    const words = generateWordCorpus(seededRandom(0xbad), 2 * 1024 * 1024, 5_000);
+    const clock = new TestClock(START + 1000);
+    const cfg = config('count', [file('words.txt', words)], { threads: '2', db: join(dir, 'x.db') });
+    const run = start(cfg, clock, LIVENESS, spawn);
+    await expect(run.done).rejects.toThrow('a counting thread failed: counting thread broke');
+    expect(run.published).toEqual([]);
+    expect(await committedRecords(clock)).toBe(0);
   });
 });
