@@ -3,6 +3,7 @@ import { defaultThreads } from '../defaults.js';
 import type { DeltaColumns } from '../model.js';
 import type { WindowTable } from '../reducers/window-table.js';
 import type { EncodedWindow } from '../threads/protocol.js';
+import { ThreadPayoff } from '../threads/payoff.js';
 import { CountPool, type SpawnCountWorker } from '../threads/pool.js';
 import type { Clock } from '../windows/tumbling.js';
 import type { RunCounters } from './counters.js';
@@ -24,6 +25,9 @@ import type { WindowClock } from './window-clock.js';
  * buffers are transferred to the thread with the least bytes waiting, and
  * back once counted, for the next chunk. Reading pauses while a thread has
  * more than a few MB waiting, so memory stays flat.
+ *
+ * Threads stop paying when nearly every record has a new key (threads/payoff.ts):
+ * then the rest of the run is counted on the reading thread.
  *
  * Threads start with the first full chunk: until then (a small input, a
  * trickle between commits) the reading thread counts each chunk itself, with
@@ -96,6 +100,7 @@ interface Filling {
 export class ThreadedSink implements LineSink {
   private readonly pool: CountPool;
   private filling: Filling | null = null;
+  private readonly payoff = new ThreadPayoff();
   /** Chunk buffers the threads gave back: memory stays flat however much is read. */
   private readonly spare: ArrayBuffer[] = [];
 
@@ -116,9 +121,10 @@ export class ThreadedSink implements LineSink {
       config,
       spawn,
       {
-        counted: (tag, answer) => {
+        counted: (tag, answer, thread) => {
           (tag as SourceCursor).lines += answer.lines;
           counters.records += answer.records;
+          this.payoff.counted(thread, answer.records, answer.keys);
           for (const [reason, n] of answer.rejected) counters.reject(reason, n);
           if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
         },
@@ -159,6 +165,8 @@ export class ThreadedSink implements LineSink {
     for (const windows of await this.pool.collect()) {
       for (const w of windows) this.windows.at(w.start).addDelta(deltaOf(w));
     }
+    // Everything the threads counted is here now: they are no longer needed.
+    if (!this.payoff.paysOff && this.pool.started) await this.pool.close();
   }
 
   close(): Promise<void> {
@@ -169,7 +177,7 @@ export class ThreadedSink implements LineSink {
     const f = this.filling;
     if (f === null) return;
     this.filling = null;
-    if (this.pool.started || f.used >= CHUNK_BYTES) {
+    if (this.payoff.paysOff && (this.pool.started || f.used >= CHUNK_BYTES)) {
       this.pool.send(f.start, f.bytes, f.used, f.cursor);
       return;
     }

@@ -9,6 +9,8 @@ import type { WordCountTable } from './word-count-table.js';
  * (the hot path calls it directly).
  */
 export interface WindowTable {
+  /** The keys it holds. */
+  readonly size: number;
   /** What was added since the last commit, as a delta row stores it. */
   unsettled(): DeltaColumns;
   /**

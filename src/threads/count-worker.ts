@@ -51,6 +51,7 @@ port.on('message', (message: ToCountWorker) => {
       length: message.length,
       records: counters.records,
       lines: cursor.lines,
+      keys: windows.at(chunkStart).size,
       rejected: [...counters.rejectedBy],
     };
     counters.records = 0;

@@ -20,8 +20,8 @@ export const spawnBundledWorker: SpawnCountWorker = (data) => {
 
 /** What the pool tells its owner as counting threads answer. */
 export interface PoolEvents {
-  /** A chunk sent with `tag` is counted. */
-  counted(tag: unknown, answer: Extract<FromCountWorker, { kind: 'counted' }>): void;
+  /** A chunk sent with `tag` is counted, by the thread numbered `thread`. */
+  counted(tag: unknown, answer: Extract<FromCountWorker, { kind: 'counted' }>, thread: number): void;
   /** A thread failed (threw, or exited unasked): the run fails with it. */
   failed(error: unknown): void;
 }
@@ -119,7 +119,7 @@ export class CountPool {
   private onMessage(thread: Thread, message: FromCountWorker): void {
     if (message.kind === 'counted') {
       thread.backlog -= message.length;
-      this.events.counted(thread.sent.shift(), message);
+      this.events.counted(thread.sent.shift(), message, this.threads.indexOf(thread));
       if (this.drained.length > 0 && !this.overLimit()) for (const resolve of this.drained.splice(0)) resolve();
       return;
     }

@@ -28,6 +28,8 @@ export type FromCountWorker =
       readonly length: number;
       readonly records: number;
       readonly lines: number;
+      /** The keys the thread's table of the chunk's window holds now (ThreadPayoff). */
+      readonly keys: number;
       readonly rejected: Array<[RejectReason, number]>;
     }
   | { readonly kind: 'tables'; readonly windows: EncodedWindow[] };

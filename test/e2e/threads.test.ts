@@ -172,6 +172,13 @@ describe('--threads gives the results of one thread', () => {
       await sameForEveryN(['count', tmp.path('words.txt'), '--key', 'regex=^\\S+\\s+(v\\w)']);
     });
 
+    it('a key per record (unique lines): threads give way to the reading thread part way, with the same results', async () => {
+      // Past 500k records with a new key each, counting goes on without threads (threads/payoff.ts).
+      const lines = Array.from({ length: 550_000 }, (_, i) => `request-${i.toString(36)}`);
+      const out = await sameForEveryN(['count', '--key', 'line', '--format', 'csv'], Buffer.from(`${lines.join('\n')}\n`));
+      expect(out.trimEnd().split('\n')).toHaveLength(lines.length + 1);
+    });
+
     it('sum, min, max and avg', async () => {
       for (const reduction of ['sum', 'min', 'max', 'avg']) {
         await sameForEveryN([reduction, tmp.path('numbers.txt'), '--key', 'field=1', '--value', 'field=2']);
