@@ -32,3 +32,6 @@ export const WATCH_POLL_MS = 200;
 
 /** How long the row of a finished or dead worker stays for `status` before compaction removes it. */
 export const ENDED_WORKER_ROWS_MS = 3_600_000;
+
+/** quantile: the quantiles computed when --q is not given. */
+export const DEFAULT_QUANTILES = '0.5,0.9,0.99';

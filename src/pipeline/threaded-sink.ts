@@ -56,7 +56,10 @@ export function countsOnThreads(config: StreamConfig): boolean {
     config.time === null &&
     config.dedupe === null &&
     config.rejectOutput === null &&
-    config.network.length === 0
+    config.network.length === 0 &&
+    // Sketches (quantile, distinct) are not sent between threads: such jobs count on one.
+    config.quantiles === null &&
+    config.reduction !== 'distinct'
   );
 }
 
