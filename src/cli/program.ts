@@ -210,6 +210,7 @@ const TOP_LEVEL_HELP = `
 Examples:
   echo "to be or not to be" | statesync count --window 5s
   statesync count access.log --key field=1 --db state.db --quiet
+  statesync quantile access.log --key field=7 --value field=11 --q 0.5,0.99 --window 1m
   statesync query --db state.db --top 10
   statesync help count
 

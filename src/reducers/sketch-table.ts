@@ -1,7 +1,7 @@
 import type { DeltaColumns } from '../model.js';
 import { ByteReader, ByteWriter } from './sketches/bytes.js';
 import { DistinctSketch } from './sketches/distinct-sketch.js';
-import { QuantileSketch } from './sketches/quantile-sketch.js';
+import { QUANTILE_SKETCH_V1, QuantileSketch } from './sketches/quantile-sketch.js';
 import type { WindowTable } from './window-table.js';
 
 /** What a sketch reduction keeps per key: a mergeable sketch with one encoding. */
@@ -75,6 +75,7 @@ export class SketchTable<S extends Sketch> implements WindowTable, DeltaColumns 
     const { keys, counts, sketches } = d;
     if (sketches == null) throw new Error('a sketch job read a delta without sketches');
     const input = new ByteReader(sketches);
+    const one = new ByteReader(sketches);
     for (let i = 0; i < d.size; i++) {
       const key = keys[i]!;
       let slot = this.slots.get(key);
@@ -82,7 +83,8 @@ export class SketchTable<S extends Sketch> implements WindowTable, DeltaColumns 
       this.counts[slot]! += counts[i]!;
       const length = input.varint();
       const end = input.at + length;
-      this.sketchList[slot]!.merge(new ByteReader(sketches, input.at, end));
+      if (end > sketches.length) throw new Error('sketch data is truncated');
+      this.sketchList[slot]!.merge(one.reset(sketches, input.at, end));
       input.at = end;
     }
     if (!input.done) throw new Error('a delta holds more sketch data than keys');
@@ -123,8 +125,7 @@ export function checkSketchColumn(blob: Uint8Array, keyCount: number, name: Sket
     const length = input.varint();
     const end = input.at + length;
     if (end > blob.length) throw new Error('sketch data is truncated');
-    const tag = blob[input.at];
-    const kind = name ?? (tag === 1 ? 'quantile' : 'distinct');
+    const kind = name ?? (blob[input.at] === QUANTILE_SKETCH_V1 ? 'quantile' : 'distinct');
     const one = new ByteReader(blob, input.at, end);
     SKETCHES[kind]().merge(one);
     if (!one.done) throw new Error('a sketch holds trailing bytes');

@@ -60,18 +60,31 @@ export class ByteWriter {
   }
 }
 
-/** Reads what ByteWriter wrote; every read past the end throws (a damaged blob never reads as a sketch). */
-export class ByteReader {
-  private readonly view: DataView;
-  at: number;
+/** Scratch for float64 reads: one shared pair of views, so a read allocates nothing. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
 
-  constructor(
-    private readonly buf: Uint8Array,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+/**
+ * Reads what ByteWriter wrote, within [at, end); every read past `end` throws
+ * (a damaged blob never reads as a sketch). Reusable: `reset` points it at
+ * another range, so merging many sketches allocates no reader per sketch.
+ */
+export class ByteReader {
+  private buf: Uint8Array;
+  at: number;
+  end: number;
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.buf = buf;
     this.at = start;
+    this.end = end;
+  }
+
+  reset(buf: Uint8Array, start: number, end: number): this {
+    this.buf = buf;
+    this.at = start;
+    this.end = end;
+    return this;
   }
 
   private need(n: number): void {
@@ -102,23 +115,18 @@ export class ByteReader {
 
   float64(): number {
     this.need(8);
-    const x = this.view.getFloat64(this.at, true);
+    // Little-endian, as every platform Node runs on stores a Float64Array.
+    F64_BYTES.set(this.buf.subarray(this.at, this.at + 8));
     this.at += 8;
-    return x;
+    return F64[0]!;
   }
 
   uint32(): number {
     this.need(4);
-    const x = this.view.getUint32(this.at, true);
+    const b = this.buf;
+    const i = this.at;
     this.at += 4;
-    return x;
-  }
-
-  bytes(n: number): Uint8Array {
-    this.need(n);
-    const b = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return b;
+    return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
   }
 
   get done(): boolean {

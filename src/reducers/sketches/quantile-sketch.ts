@@ -42,71 +42,140 @@ export function bucketValue(key: number): number {
   return Math.exp(key * LN_GAMMA + LN_REPRESENTATIVE);
 }
 
-/** Counts per bucket key, in one array spanning minKey..maxKey (with room around it). */
+/**
+ * Up to this many distinct buckets, a store lists (key, count) pairs; past
+ * it, one dense array spans its smallest to largest key. Most keys of a
+ * window see few values, and a dense array over a spread of values (e^0 to
+ * e^6 is ~300 buckets) would cost kilobytes per key.
+ */
+const SPARSE_LIMIT = 16;
+
+/** Counts per bucket key. */
 class Bins {
-  counts = new Float64Array(0);
-  /** The key of counts[0]. */
-  offset = 0;
-  minKey = 0;
-  maxKey = -1;
+  /** Sparse: key, count, key, count, ... (one small array: most keys of a window hold few values). */
+  private pairs: number[] | null = [];
+  /** Dense: counts[key - offset], once past SPARSE_LIMIT buckets; null while sparse. */
+  private dense: Float64Array | null = null;
+  private offset = 0;
+  private minKey = 0;
+  private maxKey = -1;
   total = 0;
 
   add(key: number, count: number): void {
-    if (key < this.minKey || key > this.maxKey) this.extend(key);
-    this.counts[key - this.offset]! += count;
     this.total += count;
+    const pairs = this.pairs;
+    if (pairs === null) {
+      this.denseAdd(key, count);
+      return;
+    }
+    const n = pairs.length;
+    for (let i = 0; i < n; i += 2) {
+      if (pairs[i] === key) {
+        pairs[i + 1]! += count;
+        return;
+      }
+    }
+    if (n < SPARSE_LIMIT * 2) {
+      pairs.push(key, count);
+      return;
+    }
+    this.toDense(pairs);
+    this.denseAdd(key, count);
+  }
+
+  private toDense(pairs: number[]): void {
+    let min = pairs[0]!;
+    let max = pairs[0]!;
+    for (let i = 2; i < pairs.length; i += 2) {
+      if (pairs[i]! < min) min = pairs[i]!;
+      if (pairs[i]! > max) max = pairs[i]!;
+    }
+    const length = Math.max(64, (max - min + 1) * 2);
+    const dense = new Float64Array(length);
+    this.offset = min - ((length - (max - min + 1)) >> 1);
+    this.minKey = min;
+    this.maxKey = max;
+    for (let i = 0; i < pairs.length; i += 2) dense[pairs[i]! - this.offset] = pairs[i + 1]!;
+    this.dense = dense;
+    this.pairs = null;
+  }
+
+  private denseAdd(key: number, count: number): void {
+    if (key < this.minKey || key > this.maxKey) this.extend(key);
+    this.dense![key - this.offset]! += count;
   }
 
   private extend(key: number): void {
-    if (this.total === 0) {
-      if (this.counts.length === 0) this.counts = new Float64Array(8);
-      this.counts.fill(0);
-      this.offset = key - (this.counts.length >> 1);
-      this.minKey = key;
-      this.maxKey = key;
-      return;
-    }
     const min = Math.min(key, this.minKey);
     const max = Math.max(key, this.maxKey);
-    if (min < this.offset || max >= this.offset + this.counts.length) {
+    const dense = this.dense!;
+    if (min < this.offset || max >= this.offset + dense.length) {
       // Double the span (or more), centred on the keys seen: a stream of growing keys reallocates log(n) times.
-      const length = Math.max(this.counts.length * 2, (max - min + 1) * 2);
-      const counts = new Float64Array(length);
+      const length = Math.max(dense.length * 2, (max - min + 1) * 2);
+      const grown = new Float64Array(length);
       const offset = min - ((length - (max - min + 1)) >> 1);
-      counts.set(this.counts.subarray(this.minKey - this.offset, this.maxKey - this.offset + 1), this.minKey - offset);
-      this.counts = counts;
+      grown.set(dense.subarray(this.minKey - this.offset, this.maxKey - this.offset + 1), this.minKey - offset);
+      this.dense = grown;
       this.offset = offset;
     }
     this.minKey = min;
     this.maxKey = max;
   }
 
+  /** Calls `each` for every non-empty bucket in ascending key order. */
+  private ascending(each: (key: number, count: number) => boolean | void): void {
+    const dense = this.dense;
+    if (dense !== null) {
+      for (let key = this.minKey; key <= this.maxKey; key++) {
+        const count = dense[key - this.offset]!;
+        if (count !== 0 && each(key, count) === true) return;
+      }
+      return;
+    }
+    const pairs = this.pairs!;
+    // Insertion sort of the few pairs, in place: their order in the list does not matter.
+    for (let i = 2; i < pairs.length; i += 2) {
+      const k = pairs[i]!;
+      const c = pairs[i + 1]!;
+      let j = i - 2;
+      for (; j >= 0 && pairs[j]! > k; j -= 2) {
+        pairs[j + 2] = pairs[j]!;
+        pairs[j + 3] = pairs[j + 1]!;
+      }
+      pairs[j + 2] = k;
+      pairs[j + 3] = c;
+    }
+    for (let i = 0; i < pairs.length; i += 2) if (each(pairs[i]!, pairs[i + 1]!) === true) return;
+  }
+
   /** The key of the value at `rank` (0-based, in key order): the first whose running count passes it. */
   keyAtRank(rank: number): number {
     let running = 0;
-    for (let key = this.minKey; key <= this.maxKey; key++) {
-      running += this.counts[key - this.offset]!;
-      if (running > rank) return key;
-    }
-    return this.maxKey;
+    let found = NaN;
+    this.ascending((key, count) => {
+      running += count;
+      found = key;
+      return running > rank;
+    });
+    return found;
   }
 
-  /** Non-empty bins: count, then (key delta, count) each; keys ascend, so deltas after the first are positive. */
+  /** Non-empty buckets: their number, then (key delta, count) each; keys ascend, so deltas after the first are positive. */
   encode(out: ByteWriter): void {
     let nonEmpty = 0;
-    for (let key = this.minKey; key <= this.maxKey; key++) if (this.counts[key - this.offset]! > 0) nonEmpty++;
+    this.ascending(() => {
+      nonEmpty++;
+    });
     out.varint(nonEmpty);
     let previous = 0;
     let first = true;
-    for (let key = this.minKey; key <= this.maxKey; key++) {
-      const count = this.counts[key - this.offset]!;
-      if (count === 0) continue;
+    this.ascending((key, count) => {
       if (first) out.zigzag(key);
       else out.varint(key - previous);
       first = false;
       previous = key;
       out.varint(count);
-    }
+    });
   }
 
   merge(input: ByteReader): void {
@@ -124,7 +193,8 @@ class Bins {
 /** The values of one key in one window, as a DDSketch. */
 export class QuantileSketch {
   private readonly positive = new Bins();
-  private readonly negative = new Bins();
+  /** Made on the first negative value: most data has none. */
+  private negativeBins: Bins | null = null;
   private zeros = 0;
   private min = Infinity;
   private max = -Infinity;
@@ -148,8 +218,12 @@ export class QuantileSketch {
     return this.max;
   }
 
+  private get negative(): Bins {
+    return (this.negativeBins ??= new Bins());
+  }
+
   get count(): number {
-    return this.negative.total + this.zeros + this.positive.total;
+    return (this.negativeBins?.total ?? 0) + this.zeros + this.positive.total;
   }
 
   /**
@@ -165,7 +239,7 @@ export class QuantileSketch {
     const rank = Math.floor(q * (count - 1));
     if (rank <= 0) return this.min;
     if (rank >= count - 1) return this.max;
-    const negatives = this.negative.total;
+    const negatives = this.negativeBins?.total ?? 0;
     let value: number;
     if (rank < negatives) value = -bucketValue(this.negative.keyAtRank(negatives - 1 - rank));
     else if (rank < negatives + this.zeros) value = 0;
