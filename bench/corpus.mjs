@@ -66,3 +66,29 @@ export async function ensureCorpus(path, { bytes, vocabulary, seed = 42 }) {
   await new Promise((r) => out.end(r));
   return path;
 }
+
+/**
+ * The corpus with a generated value column in front of every line: a
+ * log-normal "latency" (e^(3 + N(0,1)), 3 decimals), for the quantile and
+ * distinct cases (key: the line's first word, field 2; distinct value: its
+ * second word, field 3). Written once next to the corpus, deterministic.
+ */
+export async function ensureValueCorpus(source, path, seed = 7) {
+  if (existsSync(path) && statSync(path).size > statSync(source).size) return path;
+  const rand = prng(seed);
+  const out = createWriteStream(path);
+  const { createReadStream } = await import('node:fs');
+  let rest = '';
+  for await (const chunk of createReadStream(source, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    let block = '';
+    for (const line of lines) {
+      const normal = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+      block += `${Math.exp(3 + normal).toFixed(3)} ${line}\n`;
+    }
+    if (!out.write(block)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r) => out.end(r));
+  return path;
+}

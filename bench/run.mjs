@@ -30,7 +30,7 @@ import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { ensureCorpus } from './corpus.mjs';
+import { ensureCorpus, ensureValueCorpus } from './corpus.mjs';
 import { serverBinDir, startPostgres } from './pg.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -273,6 +273,39 @@ const CASES = [
     run: (ctx) => withPgDatabase(ctx, 'latency', (url) => commitLatency(ctx, url)),
   },
 
+  // Issue 16: quantile and distinct over the corpus with a generated value column in front of every
+  // line (bench/corpus.mjs ensureValueCorpus): per first word (field 2), the quantiles of the value
+  // (field 1), and the number of distinct second words (field 3); against GNU datamash, which sorts
+  // and groups (-s -g), computing perc:99 and countunique. Skipped when datamash is not installed.
+  {
+    id: 'statesync-quantile',
+    label: 'statesync quantile --db (p50, p90, p99 of a value column)',
+    requires: [],
+    corpora: ['50k'],
+    run: async (ctx) => sketchRun(ctx, ['quantile', '--key', 'field=2', '--value', 'field=1']),
+  },
+  {
+    id: 'datamash-perc99',
+    label: 'datamash -s -g 2 perc:99 1',
+    requires: ['datamash', 'sh'],
+    corpora: ['50k'],
+    run: async (ctx) => ctx.measure(['sh', '-c', `datamash -W --no-strict -s -g 2 perc:99 1 < ${shellQuote(await valueCorpus(ctx))}`]),
+  },
+  {
+    id: 'statesync-distinct',
+    label: 'statesync distinct --db (distinct second words per first word)',
+    requires: [],
+    corpora: ['50k'],
+    run: async (ctx) => sketchRun(ctx, ['distinct', '--key', 'field=2', '--value', 'field=3']),
+  },
+  {
+    id: 'datamash-countunique',
+    label: 'datamash -s -g 2 countunique 3',
+    requires: ['datamash', 'sh'],
+    corpora: ['50k'],
+    run: async (ctx) => ctx.measure(['sh', '-c', `datamash -W --no-strict -s -g 2 countunique 3 < ${shellQuote(await valueCorpus(ctx))}`]),
+  },
+
   // Issue 6's scale case: a state holding 1,000,000 keys (one finalized window of a
   // `--key line` count over 1M distinct lines, built once per run outside the timing),
   // then `snapshot export` and `snapshot restore` into a fresh database, timed separately.
@@ -318,6 +351,24 @@ const BASELINE_CASE = 'mawk';
 
 function shellQuote(s) {
   return `'${String(s).replace(/'/g, `'\\''`)}'`;
+}
+
+/** The corpus with a value column (made once, outside any timing: the first call generates it). */
+async function valueCorpus(ctx) {
+  const path = ctx.file.replace(/\.txt$/, '-values.txt');
+  if (!existsSync(path)) log(`generating ${relative(ROOT, path)} (the ${ctx.corpus.id} corpus with a value column) ...`);
+  return ensureValueCorpus(ctx.file, path);
+}
+
+/** One durable statesync sketch job over the value corpus, in a fresh database. */
+async function sketchRun(ctx, args) {
+  const file = await valueCorpus(ctx);
+  const db = join(ctx.tmpDir, `${args[0]}-${ctx.corpus.id}-${ctx.runIndex}.db`);
+  try {
+    return await ctx.measure([ctx.node, ctx.statesync, args[0], file, ...args.slice(1), '--db', db, '--window', '1h', '--quiet']);
+  } finally {
+    removeDb(db);
+  }
 }
 
 function removeDb(db) {
@@ -855,6 +906,8 @@ async function main() {
     ['three workers vs one, PostgreSQL', 'statesync-pg', 'statesync-pg-3proc', (a, b) => `${fmt(a / b, 2)}x the throughput`],
     ['PostgreSQL vs SQLite, one worker', 'statesync-durable', 'statesync-pg', (a, b) => `${fmt(b / a, 2)}x the time (target <= 1.3)`],
     ['PostgreSQL vs SQLite, three workers', 'statesync-3proc', 'statesync-pg-3proc', (a, b) => `${fmt(b / a, 2)}x the time`],
+    ['quantile vs datamash perc:99', 'datamash-perc99', 'statesync-quantile', (a, b) => `${fmt(b / a, 2)}x the time`],
+    ['distinct vs datamash countunique', 'datamash-countunique', 'statesync-distinct', (a, b) => `${fmt(b / a, 2)}x the time`],
   ];
   const scaling = [...new Set(results.map((x) => x.corpus))].flatMap((corpus) =>
     comparisons.flatMap(([what, a, b, say]) => {

@@ -35,8 +35,10 @@ export interface StreamConfig {
   /** null: fields are separated by runs of whitespace. */
   readonly delimiter: string | null;
   readonly ignoreCase: boolean;
-  /** The numeric value of sum/min/max/avg; null for count. */
+  /** The value of sum/min/max/avg/quantile/distinct; null for count. */
   readonly value: FieldSpec | null;
+  /** quantile: the q of each quantile column, ascending, each in [0, 1]; null for the other reductions. */
+  readonly quantiles: readonly number[] | null;
   /** Where the event time is; null means processing time. */
   readonly time: FieldSpec | null;
   readonly timeFormat: TimeFormat;

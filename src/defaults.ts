@@ -45,3 +45,6 @@ export const MAX_DEFAULT_THREADS = 8;
 export function defaultThreads(): number {
   return Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
 }
+
+/** quantile: the quantiles computed when --q is not given. */
+export const DEFAULT_QUANTILES = '0.5,0.9,0.99';

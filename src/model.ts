@@ -12,10 +12,18 @@ export interface DeltaColumns {
   readonly maxs: Float64Array | null;
   /** The keys still encoded (UTF-8, NUL-separated), when they come from the database: merging can skip decoding. */
   readonly keyBlob?: Uint8Array;
+  /** Sketch reductions (quantile, distinct): every key's sketch, encoded (reducers/sketch-table.ts); else absent or null. */
+  readonly sketches?: Uint8Array | null;
 }
 
-/** One result row: key and reduced value (a bigint only for exact integer sums beyond 2^53). */
-export type ResultRow = readonly [key: string, value: number | bigint];
+/**
+ * A row's reduced value: a number; a bigint only for exact integer sums
+ * beyond 2^53; one number per quantile (in ascending order of q) for quantile.
+ */
+export type RowValue = number | bigint | readonly number[];
+
+/** One result row: key and reduced value. */
+export type ResultRow = readonly [key: string, value: RowValue];
 
 export type WindowState = 'open' | 'provisional' | 'final';
 

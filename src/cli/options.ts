@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { InputSpec, NetworkSpec, OutputConfig, StreamConfig } from '../config.js';
-import { DEFAULT_LATENESS_MS } from '../defaults.js';
+import { DEFAULT_LATENESS_MS, DEFAULT_QUANTILES } from '../defaults.js';
 import { parseEndpoint } from '../sources/tcp.js';
 import { isPostgresUrl, parsePostgresUrl } from '../state/open.js';
 import { UsageError } from '../errors.js';
@@ -16,6 +16,8 @@ export interface RawStreamOptions {
   delimiter?: string;
   ignoreCase?: boolean;
   value?: string;
+  /** quantile: --q LIST. */
+  q?: string;
   time?: string;
   timeFormat?: string;
   lateness?: string;
@@ -98,6 +100,9 @@ export function parseStreamOptions(
   // --time processing names the default explicitly.
   const timeSpec = raw.time === undefined || raw.time === 'processing' ? undefined : raw.time;
   const eventTime = timeSpec !== undefined;
+  if (raw.dedupe !== undefined && reduction === 'distinct') {
+    throw new UsageError('distinct takes no --dedupe: a record sent twice has the same value, which counts once anyway');
+  }
   if (raw.dedupe !== undefined && key.kind === 'word') {
     throw new UsageError('--dedupe needs one record per line: use --key line, field=N, json=PATH or regex=RE');
   }
@@ -125,6 +130,7 @@ export function parseStreamOptions(
     delimiter: raw.delimiter ?? null,
     ignoreCase: raw.ignoreCase === true,
     value: raw.value === undefined ? null : parseFieldSpec(raw.value, '--value'),
+    quantiles: reduction === 'quantile' ? parseQuantiles(raw.q ?? DEFAULT_QUANTILES) : null,
     time: timeSpec === undefined ? null : parseFieldSpec(timeSpec, '--time'),
     timeFormat: parseTimeFormat(raw.timeFormat ?? 'auto'),
     latenessMs: raw.lateness === undefined ? DEFAULT_LATENESS_MS : parseDuration(raw.lateness, '--lateness', true),
@@ -232,4 +238,21 @@ export function parseInstant(text: string, optionName: string): number {
     throw new UsageError(`${optionName} expects an ISO-8601 time (UTC unless it has a zone) or epoch seconds, got '${text}'`);
   }
   return ms;
+}
+
+/**
+ * --q LIST: quantiles as fractions in [0, 1], comma-separated; kept in
+ * ascending order without repeats (so the last column is the highest, which
+ * orders the rows, and one set of quantiles has one spelling in the job's definition).
+ */
+export function parseQuantiles(text: string): readonly number[] {
+  const qs = text.split(',').map((part) => {
+    const t = part.trim();
+    const q = Number(t);
+    if (!/^(0|1|0?\.\d+|1\.0*)$/.test(t) || !(q >= 0 && q <= 1)) {
+      throw new UsageError(`--q expects quantiles between 0 and 1 separated by commas, such as 0.5,0.9,0.99; got '${text}'`);
+    }
+    return q;
+  });
+  return Object.freeze([...new Set(qs)].sort((a, b) => a - b));
 }

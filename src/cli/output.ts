@@ -26,11 +26,15 @@ export class ResultOutput {
   private closed = false;
   private error: StatesyncError | null = null;
 
-  /** `fields`: window fields after `value` (watch: seq, query: state); the stream commands show none. */
+  /**
+   * `fields`: window fields after `value` (watch: seq, query: state); the stream commands show none.
+   * `columnsOf`: each job's value columns (quantile: p50, p90, ...); `value` when absent.
+   */
   constructor(
     private readonly config: OutputConfig,
     onReaderGone: () => void,
     fields: readonly WindowField[] = [],
+    columnsOf?: (job: string) => readonly string[],
   ) {
     this.stream = config.path === null ? process.stdout : createWriteStream('', { fd: openOutputFile(config.path, 'w') });
     this.stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -38,7 +42,7 @@ export class ResultOutput {
       if (config.path !== null) this.error = cannotWrite(config.path, err);
       onReaderGone();
     });
-    this.sink = new ResultSink(this.stream, { ...config, fields });
+    this.sink = new ResultSink(this.stream, { ...config, fields, ...(columnsOf === undefined ? {} : { columnsOf }) });
   }
 
   publish(result: WindowResult): void {

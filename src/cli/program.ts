@@ -7,6 +7,7 @@ import {
   DEFAULT_LATENESS_MS,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_LINE_BYTES,
+  DEFAULT_QUANTILES,
   DEFAULT_RETAIN_MS,
   DEFAULT_WINDOW_MS,
   DEFAULT_WORKER_TIMEOUT_MS,
@@ -68,6 +69,8 @@ export function buildProgram(io: ProgramIO): Command {
   addStreamCommand(program, 'min', 'smallest numeric value per key per window', io);
   addStreamCommand(program, 'max', 'largest numeric value per key per window', io);
   addStreamCommand(program, 'avg', 'exact average of a numeric value per key per window', io);
+  addStreamCommand(program, 'quantile', 'quantiles of a numeric value per key per window, each within 1% (DDSketch)', io);
+  addStreamCommand(program, 'distinct', 'number of distinct values per key per window (exact to 1024, then HyperLogLog)', io);
 
   addOutputOptions(
     program
@@ -207,6 +210,7 @@ const TOP_LEVEL_HELP = `
 Examples:
   echo "to be or not to be" | statesync count --window 5s
   statesync count access.log --key field=1 --db state.db --quiet
+  statesync quantile access.log --key field=7 --value field=11 --q 0.5,0.99 --window 1m
   statesync query --db state.db --top 10
   statesync help count
 
@@ -230,6 +234,8 @@ const EXAMPLES: Readonly<Record<ReductionName, string>> = {
   min: 'statesync min metrics.txt --key field=2 --value field=3 --window 1m',
   max: 'statesync max metrics.txt --key field=2 --value field=3 --time field=1 --window 1m',
   avg: 'statesync avg metrics.txt --key field=2 --value field=3 --time field=1 --window 1m --format json',
+  quantile: 'statesync quantile access.log --key field=7 --value field=11 --q 0.5,0.99,0.999 --window 1m',
+  distinct: 'statesync distinct access.jsonl --key json=page --value json=user --window 1h --db state.db',
 };
 
 function addStreamCommand(program: Command, name: ReductionName, description: string, io: ProgramIO): void {
@@ -243,7 +249,9 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     )
     .option('-d, --delimiter <text>', 'field separator for field=N (default: runs of whitespace)')
     .option('-i, --ignore-case', 'fold keys to lower case');
-  if (name !== 'count') command.option('-v, --value <spec>', 'the number to reduce: field=N | json=PATH | regex=RE');
+  if (name === 'distinct') command.option('-v, --value <spec>', 'the value counted once per key: field=N | json=PATH | regex=RE');
+  else if (name !== 'count') command.option('-v, --value <spec>', 'the number to reduce: field=N | json=PATH | regex=RE');
+  if (name === 'quantile') command.option('--q <list>', `quantiles between 0 and 1, comma-separated (default: ${DEFAULT_QUANTILES})`);
   command
     .option('-w, --window <duration>', 'tumbling window size: 250ms, 5s, 1m, 1h30m, 1d', formatDuration(DEFAULT_WINDOW_MS))
     .option('-t, --time <spec>', 'event time from field=N | json=PATH | regex=RE (default: processing time)')

@@ -19,6 +19,8 @@ export class DedupeBuffer {
     private readonly withValues: boolean,
     private readonly windowMs: number,
     private readonly ttlMs: number,
+    /** quantile: the store sketches the values. */
+    private readonly quantiles = false,
   ) {}
 
   /** Holds one record of the window starting at `start`. */
@@ -41,6 +43,7 @@ export class DedupeBuffer {
       starts: this.starts,
       keys: this.keys,
       values: this.withValues ? this.values : null,
+      ...(this.quantiles ? { sketch: 'quantile' as const } : {}),
       windowMs: this.windowMs,
       expiresAt: now + this.ttlMs,
     };

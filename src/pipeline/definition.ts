@@ -16,5 +16,7 @@ export function jobDefinition(config: StreamConfig): JobDefinition {
     'time-format': config.time === null ? 'none' : config.timeFormat,
     lateness: config.time === null ? 'none' : formatDuration(config.latenessMs),
     dedupe: config.dedupe === null ? 'none' : describeSpec(config.dedupe),
+    // Only quantile jobs have it: the definitions pinned by other jobs stay as they were.
+    ...(config.quantiles === null ? {} : { q: config.quantiles.join(',') }),
   };
 }

@@ -4,6 +4,9 @@ import { makeRecordReader, type ParsedRecord, type RecordReader } from '../recor
 import { countWords, type WordTally } from '../records/words.js';
 import { PartialTable } from '../reducers/partial-table.js';
 import type { Reducer } from '../reducers/reducers.js';
+import { SketchTable } from '../reducers/sketch-table.js';
+import { DistinctSketch } from '../reducers/sketches/distinct-sketch.js';
+import { QuantileSketch } from '../reducers/sketches/quantile-sketch.js';
 import type { WindowTable } from '../reducers/window-table.js';
 import { WordCountTable } from '../reducers/word-count-table.js';
 import type { Clock } from '../windows/tumbling.js';
@@ -39,8 +42,8 @@ export function countsWordBytes(config: StreamConfig): boolean {
 
 /**
  * The job's line sink and the open windows it fills, of the table kind it
- * needs: a plain word count counts bytes into WordCountTables; everything
- * else goes into PartialTables.
+ * needs: a plain word count counts bytes into WordCountTables; quantile and
+ * distinct into SketchTables; everything else goes into PartialTables.
  */
 export function recordsOf(
   config: StreamConfig,
@@ -54,13 +57,33 @@ export function recordsOf(
     const windows = new OpenWindows(config.windowMs, () => new WordCountTable(), opened);
     return { sink: new WordBytes(windows, clock, wall, counters), windows };
   }
+  const { delimiter, value, time, timeFormat } = config;
+  const sketch = reducer.sketch?.name ?? null;
+  const records = <T extends WindowTable>(windows: OpenWindows<T>, add: AddRecord<T>) => {
+    if (key.kind === 'word') throw new Error('a word key has no value'); // refused with the options
+    const valueAs = sketch === 'distinct' ? 'text' : 'number';
+    const reader = makeRecordReader({ key, delimiter, value, valueAs, time, timeFormat, id: config.dedupe });
+    const options = { reader, ignoreCase: config.ignoreCase, add, late: parts.late, reject: parts.reject };
+    return { sink: new TextRecords(options, windows, clock, wall, counters, parts.dedupe), windows };
+  };
+  if (sketch === 'quantile') {
+    const windows = new OpenWindows(config.windowMs, () => new SketchTable(() => new QuantileSketch()), opened);
+    return records(windows, (table, record) => table.record(record.key).add(record.value));
+  }
+  if (sketch === 'distinct') {
+    const windows = new OpenWindows(config.windowMs, () => new SketchTable(() => new DistinctSketch()), opened);
+    return records(windows, (table, record) => table.record(record.key).addString(record.text));
+  }
   const windows = new OpenWindows(config.windowMs, () => new PartialTable(reducer.needsValue), opened);
   if (key.kind === 'word') return { sink: new TextWords(config.ignoreCase, windows, clock, wall, counters), windows };
-  const { delimiter, value, time, timeFormat } = config;
-  const reader = makeRecordReader({ key, delimiter, value, time, timeFormat, id: config.dedupe });
-  const options = { reader, ignoreCase: config.ignoreCase, withValues: reducer.needsValue, late: parts.late, reject: parts.reject };
-  return { sink: new TextRecords(options, windows, clock, wall, counters, parts.dedupe), windows };
+  const add: AddRecord<PartialTable> = reducer.needsValue
+    ? (table, record) => table.addValue(record.key, record.value)
+    : (table, record) => table.increment(record.key);
+  return records(windows, add);
 }
+
+/** Adds one parsed record to its window's table (chosen once per job: the hot path calls it per record). */
+export type AddRecord<T> = (table: T, record: ParsedRecord) => void;
 
 /** A framer feeding `sink`, counting what it rejects. */
 export function framerFor(
@@ -130,11 +153,10 @@ export class TextWords implements LineSink {
   }
 }
 
-export interface TextRecordsOptions {
+export interface TextRecordsOptions<T> {
   readonly reader: RecordReader;
   readonly ignoreCase: boolean;
-  /** Records carry a value (sum, min, max, avg). */
-  readonly withValues: boolean;
+  readonly add: AddRecord<T>;
   /** Receives the original line of each late record (--late-output). */
   readonly late?: ((line: string) => void) | undefined;
   readonly reject?: RejectOutput | undefined;
@@ -146,14 +168,14 @@ export interface TextRecordsOptions {
  * time, by its own time; late records go to `late`), and added to the
  * window's table, or held for --dedupe.
  */
-export class TextRecords implements LineSink {
-  private readonly record: ParsedRecord = { key: '', value: 0, time: NaN, id: '' };
+export class TextRecords<T extends WindowTable> implements LineSink {
+  private readonly record: ParsedRecord = { key: '', value: 0, text: '', time: NaN, id: '' };
   /** Processing time: the window of the chunk being read. */
   private chunkStart = NaN;
 
   constructor(
-    private readonly options: TextRecordsOptions,
-    private readonly windows: OpenWindows<PartialTable>,
+    private readonly options: TextRecordsOptions<T>,
+    private readonly windows: OpenWindows<T>,
     private readonly clock: WindowClock,
     private readonly wall: Clock,
     private readonly counters: RunCounters,
@@ -218,8 +240,7 @@ export class TextRecords implements LineSink {
     const table = this.windows.at(start);
     this.counters.records++;
     if (this.dedupe !== null) this.dedupe.hold(record.id, start, record.key, record.value);
-    else if (this.options.withValues) table.addValue(record.key, record.value);
-    else table.increment(record.key);
+    else this.options.add(table, record);
   }
 }
 

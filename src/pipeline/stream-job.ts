@@ -91,7 +91,7 @@ export class StreamJob {
     private readonly config: StreamConfig,
     private readonly deps: StreamDeps,
   ) {
-    const reducer = reducerFor(config.reduction);
+    const reducer = reducerFor(config.reduction, config.quantiles);
     this.clock = new WindowClock(
       {
         windowMs: config.windowMs,
@@ -102,7 +102,10 @@ export class StreamJob {
       },
       deps.clock.now(),
     );
-    const dedupe = config.dedupe === null ? null : new DedupeBuffer(reducer.needsValue, config.windowMs, config.dedupeTtlMs);
+    const dedupe =
+      config.dedupe === null
+        ? null
+        : new DedupeBuffer(reducer.needsValue, config.windowMs, config.dedupeTtlMs, reducer.sketch?.name === 'quantile');
     const threads = countingThreads(config) > 1;
     const chunkWall = new ChunkWall();
     const { sink, windows } = recordsOf(config, reducer, {

@@ -72,6 +72,8 @@ export function oneThreadBecause(config: StreamConfig): string | null {
   if (config.time !== null) return 'event time decides lateness in the order records are read';
   if (config.dedupe !== null) return '--dedupe keeps the first of each id in the order records are read';
   if (config.rejectOutput !== null) return '--reject-output writes rejected lines in the order they are read';
+  // Sketches are not sent between threads (yet).
+  if (config.quantiles !== null || config.reduction === 'distinct') return `${config.reduction} keeps its sketches on one thread`;
   return null;
 }
 

@@ -8,6 +8,8 @@ import { parseValue } from './value.js';
 export interface ParsedRecord {
   key: string;
   value: number;
+  /** The value as text, when the reduction takes any text (distinct); '' otherwise. */
+  text: string;
   /** Event time in epoch ms; NaN in processing time. */
   time: number;
   /** Record id for --dedupe; '' without it. */
@@ -18,6 +20,8 @@ export interface RecordSpecs {
   readonly key: Exclude<KeySpec, { kind: 'word' }>;
   readonly delimiter: string | null;
   readonly value: FieldSpec | null;
+  /** How the value is read: a finite decimal number (sum, quantile, ...) or any non-empty text (distinct). */
+  readonly valueAs?: 'number' | 'text';
   readonly time: FieldSpec | null;
   readonly timeFormat: TimeFormat;
   readonly id: FieldSpec | null;
@@ -42,6 +46,7 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
   const noTime = specs.time === null ? null : missing(specs.time);
   const noId = specs.id === null ? null : missing(specs.id);
   const format = specs.timeFormat;
+  const valueIsText = specs.valueAs === 'text';
   // The framer rejects lines holding a NUL, but a JSON string can still decode to one (\u0000); a key
   // holding one would break the NUL-joined key blobs of deltas, and PostgreSQL's text refuses it in an id.
   const keyMayHoldNul = specs.key.kind === 'json';
@@ -58,10 +63,20 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
     if (valueOf !== null) {
       const raw = valueOf(line);
       if (raw === null) return noValue!();
+      if (valueIsText) {
+        // A value of no characters is no value; any other text is one (its UTF-8 bytes are what counts).
+        if (raw === '') return 'bad value';
+        out.text = raw;
+        return timeAndId(line, out);
+      }
       const value = parseValue(raw);
       if (value === null) return 'bad value';
       out.value = value;
     }
+    return timeAndId(line, out);
+  };
+
+  function timeAndId(line: string, out: ParsedRecord): RejectReason | null {
     if (timeOf !== null) {
       const raw = timeOf(line);
       if (raw === null) return noTime!();
@@ -79,7 +94,7 @@ export function makeRecordReader(specs: RecordSpecs): RecordReader {
       out.id = id;
     }
     return null;
-  };
+  }
 }
 
 /** The current line's parsed JSON, shared by the json specs of one reader call. */

@@ -1,5 +1,7 @@
 import type { DeltaColumns } from '../model.js';
 import { twoSumAdd, type PartialAggregate } from './reducers.js';
+import { SketchTable } from './sketch-table.js';
+import { QuantileSketch } from './sketches/quantile-sketch.js';
 import type { WindowTable } from './window-table.js';
 
 /**
@@ -157,9 +159,9 @@ function flatCopy(text: string): string {
 }
 
 /**
- * The partial table of each window start holding the records picked by
- * `accepted` (accepted[i] === 1), from records given column-wise (--dedupe:
- * the store picks the records whose ids are new).
+ * The delta of each window start holding the records picked by `accepted`
+ * (accepted[i] === 1), from records given column-wise (--dedupe: the store
+ * picks the records whose ids are new): partial tables, or quantile sketches.
  */
 export function partialTablesOf(
   records: {
@@ -167,20 +169,24 @@ export function partialTablesOf(
     readonly keys: readonly string[];
     /** null: counting only. */
     readonly values: readonly number[] | null;
+    /** 'quantile': the values go into quantile sketches. */
+    readonly sketch?: 'quantile';
   },
   accepted: Uint8Array,
-): Map<number, PartialTable> {
+): Map<number, DeltaColumns> {
   const { starts, keys, values } = records;
-  const tables = new Map<number, PartialTable>();
+  const quantiles = records.sketch === 'quantile';
+  const tables = new Map<number, PartialTable | SketchTable<QuantileSketch>>();
   for (let i = 0; i < accepted.length; i++) {
     if (accepted[i] !== 1) continue;
     const start = starts[i]!;
     let table = tables.get(start);
     if (table === undefined) {
-      table = new PartialTable(values !== null);
+      table = quantiles ? new SketchTable(() => new QuantileSketch()) : new PartialTable(values !== null);
       tables.set(start, table);
     }
-    if (values !== null) table.addValue(keys[i]!, values[i]!);
+    if (table instanceof SketchTable) table.record(keys[i]!).add(values![i]!);
+    else if (values !== null) table.addValue(keys[i]!, values[i]!);
     else table.increment(keys[i]!);
   }
   return tables;

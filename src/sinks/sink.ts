@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
-import type { WindowResult } from '../model.js';
+import type { RowValue, WindowResult } from '../model.js';
 import { formatNumber } from './number.js';
 import { orderRows } from './order.js';
 import { isoTime } from './time.js';
@@ -26,11 +26,19 @@ export interface SinkOptions {
   readonly color: boolean;
   /** Window fields after `value`, in this order; none (the stream commands' four columns) when absent. */
   readonly fields?: readonly WindowField[];
+  /**
+   * The names of a job's value columns: ['value'] (the default), or one per
+   * quantile (p50, p90, p99) where a row's value is an array of that length.
+   */
+  readonly columnsOf?: (job: string) => readonly string[];
 }
+
+const VALUE_COLUMN: readonly string[] = ['value'];
 
 /** Writes window results to a stream in one format; windows arrive in the order they are to be printed. */
 export class ResultSink {
-  private headerWritten = false;
+  /** The csv header last written (again whenever a job with other value columns follows). */
+  private header: string | null = null;
   private readonly chalk: InstanceType<typeof Chalk>;
   private readonly fields: readonly WindowField[];
 
@@ -54,45 +62,52 @@ export class ResultSink {
     const end = isoTime(result.end);
     // The window fields are the same on every row: rendered once per window.
     const fields = this.fields.map((f) => fieldValue(result, f));
+    const columns = this.options.columnsOf?.(result.job) ?? VALUE_COLUMN;
     switch (this.options.format) {
       case 'tsv': {
         const tail = fields.map((v) => `\t${v ?? ''}`).join('');
         let s = '';
-        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatNumber(value)}${tail}\n`;
+        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatValues(value, '\t')}${tail}\n`;
         return s;
       }
       case 'csv': {
         let s = '';
-        if (!this.headerWritten) {
-          s += `window_start,window_end,key,value${this.fields.map((f) => `,${f}`).join('')}\n`;
-          this.headerWritten = true;
+        const header = `window_start,window_end,key,${columns.join(',')}${this.fields.map((f) => `,${f}`).join('')}\n`;
+        if (header !== this.header) {
+          s += header;
+          this.header = header;
         }
         const tail = fields.map((v) => `,${v ?? ''}`).join('');
-        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatNumber(value)}${tail}\n`;
+        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatValues(value, ',')}${tail}\n`;
         return s;
       }
       case 'json': {
         const prefix = `{"job":${JSON.stringify(result.job)},"window_start":"${start}","window_end":"${end}",`;
         const tail = this.fields.map((f, i) => `,"${f}":${JSON.stringify(fields[i])}`).join('');
         let s = '';
-        for (const [key, value] of rows) s += `${prefix}"key":${JSON.stringify(key)},"value":${formatNumber(value)}${tail}}\n`;
+        for (const [key, value] of rows) s += `${prefix}"key":${JSON.stringify(key)},${jsonValues(columns, value)}${tail}}\n`;
         return s;
       }
       case 'text': {
         const c = this.chalk;
         let s = `${this.title(result, start, end)}\n`;
-        const width = rows.reduce((w, [, v]) => Math.max(w, formatNumber(v).length), 1);
-        for (const [key, value] of rows) s += `  ${c.green(formatNumber(value).padStart(width))}  ${printable(key)}\n`;
+        const cells = rows.map(([, value]) => valueCells(value));
+        const widths = columns.map((name, i) => cells.reduce((w, row) => Math.max(w, row[i]?.length ?? 0), columns.length > 1 ? name.length : 1));
+        // Several value columns are named above their values; one is the value, as it always was.
+        if (columns.length > 1) s += `  ${columns.map((name, i) => name.padStart(widths[i]!)).join('  ')}\n`;
+        rows.forEach(([key], r) => {
+          s += `  ${c.green(cells[r]!.map((cell, i) => cell.padStart(widths[i]!)).join('  '))}  ${printable(key)}\n`;
+        });
         return s;
       }
       case 'table': {
         const c = this.chalk;
         const table = new Table({
-          head: [c.bold('key'), c.bold('value')],
-          colAligns: ['left', 'right'],
+          head: [c.bold('key'), ...columns.map((name) => c.bold(name))],
+          colAligns: ['left', ...columns.map(() => 'right' as const)],
           style: { head: [], border: [], compact: true },
         });
-        for (const [key, value] of rows) table.push([printable(key), formatNumber(value)]);
+        for (const [key, value] of rows) table.push([printable(key), ...valueCells(value)]);
         return `${this.title(result, start, end)}\n${table.toString()}\n`;
       }
     }
@@ -109,6 +124,21 @@ export class ResultSink {
     }
     return s;
   }
+}
+
+/** A row's value as printed: one cell, or one per quantile. */
+function valueCells(value: RowValue): string[] {
+  return typeof value === 'object' ? value.map(formatNumber) : [formatNumber(value)];
+}
+
+function formatValues(value: RowValue, separator: string): string {
+  return typeof value === 'object' ? value.map(formatNumber).join(separator) : formatNumber(value);
+}
+
+/** `"value":V`, or `"p50":V,"p90":V,...` for a quantile row. */
+function jsonValues(columns: readonly string[], value: RowValue): string {
+  if (typeof value !== 'object') return `"value":${formatNumber(value)}`;
+  return value.map((v, i) => `${JSON.stringify(columns[i] ?? `value${i + 1}`)}:${formatNumber(v)}`).join(',');
 }
 
 function fieldValue(result: WindowResult, field: WindowField): string | number | boolean | null {

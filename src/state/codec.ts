@@ -1,7 +1,9 @@
 import type { DeltaColumns, ResultRow, WindowResult } from '../model.js';
 
 /** The columns of a `deltas` row that hold a window's partials, in the order encodeDelta and decodeDelta use. */
-export const DELTA_COLUMNS = 'key_count, keys, counts, sums, sum_lows, mins, maxs';
+export const DELTA_COLUMNS = 'key_count, keys, counts, sums, sum_lows, mins, maxs, sketches';
+/** DELTA_COLUMNS of a schema before sketches (SQLite schema 1 and 2): for reading older snapshot images. */
+export const DELTA_COLUMNS_BEFORE_SKETCHES = 'key_count, keys, counts, sums, sum_lows, mins, maxs, NULL AS sketches';
 
 /** A `deltas` row's partials as stored (the DELTA_COLUMNS). */
 export interface DeltaRow {
@@ -12,6 +14,8 @@ export interface DeltaRow {
   sum_lows: Buffer | null;
   mins: Buffer | null;
   maxs: Buffer | null;
+  /** Sketch reductions: every key's sketch (reducers/sketch-table.ts); else null. */
+  sketches: Buffer | null;
 }
 
 /** Packs a window's column-wise partials into the values of one `deltas` row, in DELTA_COLUMNS order. */
@@ -23,6 +27,7 @@ export function encodeDelta(d: DeltaColumns): [
   sumLows: Buffer | null,
   mins: Buffer | null,
   maxs: Buffer | null,
+  sketches: Buffer | null,
 ] {
   const n = d.size;
   return [
@@ -33,7 +38,12 @@ export function encodeDelta(d: DeltaColumns): [
     d.sumLows ? floats(d.sumLows, n) : null,
     d.mins ? floats(d.mins, n) : null,
     d.maxs ? floats(d.maxs, n) : null,
+    d.sketches == null ? null : bytesOf(d.sketches),
   ];
+}
+
+function bytesOf(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function joinKeys(keys: readonly string[], n: number): Buffer {
@@ -63,6 +73,7 @@ export function decodeDelta(row: DeltaRow): DeltaColumns {
     sumLows: row.sum_lows ? column(row.sum_lows, n) : null,
     mins: row.mins ? column(row.mins, n) : null,
     maxs: row.maxs ? column(row.maxs, n) : null,
+    sketches: row.sketches,
   };
 }
 
@@ -74,7 +85,10 @@ function column(blob: Buffer, n: number): Float64Array {
   return out;
 }
 
-/** JSON [[key, value], ...]; a bigint value is stored as a decimal string so no precision is lost. */
+/**
+ * JSON [[key, value], ...]; a bigint value is stored as a decimal string so no
+ * precision is lost; a quantile row's value is the array of its quantiles.
+ */
 export function encodeRows(rows: readonly ResultRow[]): string {
   // One native call and no string per row: the common case, and the only one at a million keys.
   if (!rows.some((row) => typeof row[1] === 'bigint')) return JSON.stringify(rows);
@@ -87,7 +101,7 @@ export function encodeRows(rows: readonly ResultRow[]): string {
 }
 
 export function decodeRows(text: string): ResultRow[] {
-  const rows = JSON.parse(text) as Array<[string, number | string]>;
+  const rows = JSON.parse(text) as Array<[string, number | string | number[]]>;
   return rows.map(([key, value]) => [key, typeof value === 'string' ? BigInt(value) : value]);
 }
 

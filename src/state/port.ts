@@ -90,6 +90,8 @@ export interface DedupeRecords {
   readonly keys: readonly string[];
   /** Each record's value; null when the reduction only counts. */
   readonly values: readonly number[] | null;
+  /** 'quantile': the values go into quantile sketches, not partial aggregates. */
+  readonly sketch?: 'quantile';
   readonly windowMs: number;
   /** When the ids applied by this batch expire. */
   readonly expiresAt: number;

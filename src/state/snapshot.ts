@@ -3,7 +3,8 @@ import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cannotWrite, RuntimeFailure, UsageError } from '../errors.js';
-import { DELTA_COLUMNS, decodeDelta, type DeltaRow } from './codec.js';
+import { checkSketchColumn } from '../reducers/sketch-table.js';
+import { DELTA_COLUMNS, DELTA_COLUMNS_BEFORE_SKETCHES, decodeDelta, type DeltaRow } from './codec.js';
 import { SNAPSHOT_TABLES, type JobDefinition, type StateStore } from './port.js';
 import { openSqlite } from './sqlite/addon.js';
 import { SqliteConnection } from './sqlite/connection.js';
@@ -309,9 +310,11 @@ function checkPayload(name: string, image: string, header: SnapshotHeader): void
     }
     for (const j of jobs) JSON.parse(j.definition);
     for (const row of db.prepare('SELECT rows FROM results').pluck().iterate() as Iterable<string>) JSON.parse(row);
-    for (const row of db.prepare(`SELECT ${DELTA_COLUMNS} FROM deltas`).iterate() as Iterable<DeltaRow>) {
-      // Decoding the keys checks the row holds as many keys as it says.
+    const columns = version >= 3 ? DELTA_COLUMNS : DELTA_COLUMNS_BEFORE_SKETCHES;
+    for (const row of db.prepare(`SELECT ${columns} FROM deltas`).iterate() as Iterable<DeltaRow>) {
+      // Decoding the keys checks the row holds as many keys as it says; every sketch must decode too.
       void decodeDelta(row).keys;
+      if (row.sketches !== null) checkSketchColumn(row.sketches, row.key_count, null);
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;

@@ -23,7 +23,7 @@ const clock = new WindowClock(
   { windowMs: config.windowMs, eventTime: false, latenessMs: 0, idleTimeoutMs: null, retryMs: 1000 },
   0,
 );
-const { sink, windows } = recordsOf(config, reducerFor(config.reduction), {
+const { sink, windows } = recordsOf(config, reducerFor(config.reduction, config.quantiles), {
   clock,
   wall: { now: () => chunkStart },
   counters,

@@ -10,6 +10,7 @@ import { freshDatabaseUrl } from '../support/pg.js';
 import { describeCommits } from './commits.conformance.js';
 import { describePublications } from './publications.conformance.js';
 import { describeRevisions } from './revisions.conformance.js';
+import { describeSketches } from './sketches.conformance.js';
 import type { Backend, FreshState } from './support.js';
 import { describeWorkers } from './workers.conformance.js';
 
@@ -66,5 +67,6 @@ for (const backend of BACKENDS) {
     describe('workers', () => describeWorkers(backend));
     describe('publications, snapshot images, compaction', () => describePublications(backend));
     describe('revisions of provisional windows', () => describeRevisions(backend));
+    describe('sketches: quantile and distinct', () => describeSketches(backend));
   });
 }

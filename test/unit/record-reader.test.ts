@@ -27,16 +27,16 @@ function specs({ key, value, time, delimiter, timeFormat = 'auto' }: Options): R
 }
 
 function fresh(): ParsedRecord {
-  return { key: '', value: 0, time: 0, id: '' };
+  return { key: '', value: 0, text: '', time: 0, id: '' };
 }
 
 /** Reads one line; the record, or the reason it was rejected. */
-function read(options: Options, line: string): Omit<ParsedRecord, 'id'> | string {
+function read(options: Options, line: string): Omit<ParsedRecord, 'id' | 'text'> | string {
   const out = fresh();
   const reason = makeRecordReader(specs(options))(line, out);
   if (reason !== null) return reason;
-  // Without --dedupe the id stays empty; these tests are about key, value and time.
-  const { id: _id, ...rest } = out;
+  // Without --dedupe the id stays empty, and the text value is distinct's; these tests are about key, value and time.
+  const { id: _id, text: _text, ...rest } = out;
   return rest;
 }
 
@@ -124,7 +124,7 @@ describe('makeRecordReader: JSON', () => {
     const out = fresh();
     parse.mockClear();
     expect(mixed('{"k":"abc","v":1,"t":1772359200}', out)).toBeNull();
-    expect(out).toEqual({ key: 'abc', value: 1, time: T, id: '' });
+    expect(out).toEqual({ key: 'abc', value: 1, text: '', time: T, id: '' });
     expect(parse).toHaveBeenCalledTimes(1);
     expect(mixed('"k":"abc" but not JSON', out)).toBe('invalid JSON');
     expect(parse).toHaveBeenCalledTimes(2);

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { DeltaColumns, ResultRow } from '../../src/model.js';
+import type { DeltaColumns, ResultRow, RowValue } from '../../src/model.js';
 import { PartialTable } from '../../src/reducers/partial-table.js';
 import {
+  PARTIAL_REDUCTION_NAMES,
   REDUCTION_NAMES,
   exactSum,
   reducerFor,
   twoSumAdd,
   type PartialAggregate,
   type Reducer,
-  type ReductionName,
+  type PartialReductionName,
   type ResultValue,
 } from '../../src/reducers/reducers.js';
 import { summarizerFor } from '../../src/reducers/summarize.js';
@@ -35,12 +36,12 @@ function mergeAll(parts: readonly PartialAggregate[]): PartialAggregate {
   return table.size === 0 ? EMPTY : table.partialAt(0);
 }
 
-function reduceAll(name: ReductionName, values: readonly number[]): ResultValue {
+function reduceAll(name: PartialReductionName, values: readonly number[]): ResultValue {
   return reducerFor(name).result(partialOf(values));
 }
 
 /** A result that must be a plain number (everything but an integer sum beyond 2^53). */
-function num(value: ResultValue): number {
+function num(value: RowValue): number {
   expect(typeof value).toBe('number');
   return value as number;
 }
@@ -48,13 +49,15 @@ function num(value: ResultValue): number {
 const VALUES = [3, -1.5, 10, 0, 2.25, 10, -7];
 
 describe('reducers: a partial of values, and its result', () => {
-  it('knows exactly the five reductions', () => {
-    expect([...REDUCTION_NAMES].sort()).toEqual(['avg', 'count', 'max', 'min', 'sum']);
-    for (const name of REDUCTION_NAMES) expect(reducerFor(name).name).toBe(name);
+  it('knows exactly the seven reductions, five of partial aggregates and two of sketches', () => {
+    expect([...REDUCTION_NAMES].sort()).toEqual(['avg', 'count', 'distinct', 'max', 'min', 'quantile', 'sum']);
+    expect([...PARTIAL_REDUCTION_NAMES].sort()).toEqual(['avg', 'count', 'max', 'min', 'sum']);
+    for (const name of REDUCTION_NAMES) expect(reducerFor(name, [0.5]).name).toBe(name);
+    for (const name of REDUCTION_NAMES) expect(reducerFor(name, [0.5]).sketch?.name ?? null).toBe(PARTIAL_REDUCTION_NAMES.includes(name as 'count') ? null : name);
   });
 
   it('only count needs no value', () => {
-    expect(REDUCTION_NAMES.filter((n) => reducerFor(n).needsValue)).toEqual(['sum', 'min', 'max', 'avg']);
+    expect(REDUCTION_NAMES.filter((n) => reducerFor(n, [0.5]).needsValue)).toEqual(['sum', 'min', 'max', 'avg', 'quantile', 'distinct']);
   });
 
   it.each([
@@ -101,7 +104,7 @@ describe('reducers: a partial of values, and its result', () => {
 });
 
 describe('reducers: merge of partials equals reducing everything at once', () => {
-  it.each([...REDUCTION_NAMES])('%s, over random splits of random values', (name) => {
+  it.each([...PARTIAL_REDUCTION_NAMES])('%s, over random splits of random values', (name) => {
     const reducer = reducerFor(name);
     const random = seededRandom(name.length * 1000 + name.charCodeAt(0));
     for (let round = 0; round < 200; round++) {
@@ -281,7 +284,7 @@ describe('summarizerFor', () => {
 
   it('equals reducing all records at once, however they were split into partials', () => {
     const random = seededRandom(31);
-    for (const name of REDUCTION_NAMES) {
+    for (const name of PARTIAL_REDUCTION_NAMES) {
       const reducer = reducerFor(name);
       const records = Array.from({ length: 3_000 }, () => [`key${intBelow(random, 40)}`, intBelow(random, 401) - 200] as const);
       const parts: PartialTable[] = [new PartialTable(reducer.needsValue, 4)];

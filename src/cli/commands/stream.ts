@@ -4,6 +4,7 @@ import type { StreamConfig } from '../../config.js';
 import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
 import { StreamJob } from '../../pipeline/stream-job.js';
+import { valueColumns } from '../../reducers/reducers.js';
 import { formatReject } from '../../sinks/rejects.js';
 import { PUBLICATION_MARKS } from '../../sinks/sink.js';
 import { openStore } from '../../state/open.js';
@@ -35,7 +36,8 @@ export async function runStreamCommand(
     let job: StreamJob | null = null;
     // Each publication says its revision and whether it is final, as watch does: json fields, two trailing
     // tsv/csv columns (the first four stay where cut and awk expect them), the text/table heading.
-    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'), PUBLICATION_MARKS);
+    const columns = valueColumns(config.quantiles);
+    const output = new ResultOutput(config.output, () => job?.stop('EPIPE'), PUBLICATION_MARKS, () => columns);
     const lateFile = config.lateOutput === null ? null : openAppendOutput(config.lateOutput);
     const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     // Counting files on a terminal: how far, and how fast; never on a pipe nor with --quiet.

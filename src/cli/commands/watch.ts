@@ -4,7 +4,7 @@ import { openStore } from '../../state/open.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { ResultOutput } from '../output.js';
 import { exitCodeAfter, trapStopSignals } from '../signals.js';
-import { requireKnownJob } from './jobs.js';
+import { requireKnownJob, valueColumnsOfDefinition } from './jobs.js';
 
 export interface WatchConfig {
   readonly db: string;
@@ -40,13 +40,16 @@ export async function runWatchCommand(config: WatchConfig): Promise<number> {
     stopping.abort();
   };
   const signals = trapStopSignals(stop);
-  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq', ...PUBLICATION_MARKS]);
+  // Each job's value columns by its definition, read when its first publication comes (a job may start after watch).
+  const columns = new Map<string, readonly string[]>();
+  const output = new ResultOutput(config.output, () => stop('EPIPE'), ['seq', ...PUBLICATION_MARKS], (job) => columns.get(job) ?? ['value']);
   try {
     let next = config.fromSeq;
     // The newest publication of any job seen so far: with --job, the next wait is for one after it.
     let seen = 0;
     for (;;) {
       for (const window of await store.readPublished(config.job, next)) {
+        if (!columns.has(window.job)) columns.set(window.job, valueColumnsOfDefinition(await store.jobDefinition(window.job)));
         if (!config.finalOnly || window.state === 'final') output.publish(window);
         next = window.seq! + 1;
       }

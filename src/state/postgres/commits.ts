@@ -5,7 +5,7 @@ import type { CommitBatch, CommitOutcome, DedupeRecords, SourceProgress, WindowD
 import type { Client, PgConnection } from './connection.js';
 import { beat, isRegistered } from './workers.js';
 
-/** Rows per multi-row INSERT: 11 parameters each stays far below PostgreSQL's 65535. */
+/** Rows per multi-row INSERT: 10 parameters each stays far below PostgreSQL's 65535. */
 const INSERT_CHUNK = 1000;
 
 /**
@@ -126,10 +126,10 @@ async function insertDeltas(client: Client, job: string, windows: readonly Windo
     const tuples = chunk.map((w) => {
       const base = params.length;
       params.push(w.start, w.end, ...encodeDelta(w.delta));
-      return `($1, ${Array.from({ length: 9 }, (_, i) => `$${base + i + 1}`).join(', ')}, $2)`;
+      return `($1, ${Array.from({ length: 10 }, (_, i) => `$${base + i + 1}`).join(', ')}, $2)`;
     });
     const { rows } = await client.query<{ id: number; window_start: number }>(
-      `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, sum_lows, mins, maxs, committed_at)
+      `INSERT INTO deltas (job, window_start, window_end, key_count, keys, counts, sums, sum_lows, mins, maxs, sketches, committed_at)
        VALUES ${tuples.join(', ')} RETURNING id, window_start`,
       params,
     );

@@ -14,7 +14,7 @@ const COLUMNS: Readonly<Record<SnapshotTable, { names: readonly string[]; boolea
     order: 'job, source',
   },
   deltas: {
-    names: ['id', 'job', 'window_start', 'window_end', 'key_count', 'keys', 'counts', 'sums', 'sum_lows', 'mins', 'maxs', 'committed_at'],
+    names: ['id', 'job', 'window_start', 'window_end', 'key_count', 'keys', 'counts', 'sums', 'sum_lows', 'mins', 'maxs', 'committed_at', 'sketches'],
     order: 'id',
   },
   results: {

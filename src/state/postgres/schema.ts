@@ -6,7 +6,7 @@ import type { Client, PgConnection } from './connection.js';
 /**
  * Ordered migrations of the PostgreSQL schema `statesync` (version kept in
  * schema_version); never edit a released entry, append a new one. The tables
- * mirror SQLite's (sqlite/schema.ts, at its version 2), so a snapshot image
+ * mirror SQLite's (sqlite/schema.ts, at its version 3), so a snapshot image
  * moves between the backends column for column; times are epoch ms.
  */
 export const PG_MIGRATIONS: readonly string[] = [
@@ -108,6 +108,11 @@ export const PG_MIGRATIONS: readonly string[] = [
     SELECT r.seq, r.job, r.window_start, r.window_end, r.revision, r.final,
            row_value ->> 0 AS key, row_value -> 1 AS value
     FROM results AS r, jsonb_array_elements(r.rows::jsonb) AS row_value;
+  `,
+  `
+  -- Sketch reductions (quantile, distinct): every key's sketch, as SQLite's deltas.sketches.
+  ALTER TABLE deltas ADD COLUMN sketches bytea;
+  ALTER TABLE deltas ALTER COLUMN sketches SET STORAGE EXTERNAL;
   `,
 ];
 

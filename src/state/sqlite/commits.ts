@@ -125,7 +125,7 @@ export function collapseDeltas(
 function insertDelta(conn: SqliteConnection, job: string, w: WindowDelta, now: number): number {
   const inserted = conn.db
     .prepare(
-      `INSERT INTO deltas (job, window_start, window_end, ${DELTA_COLUMNS}, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO deltas (job, window_start, window_end, ${DELTA_COLUMNS}, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .run(job, w.start, w.end, ...encodeDelta(w.delta), now);
   return Number(inserted.lastInsertRowid);

@@ -134,6 +134,12 @@ export const MIGRATIONS: readonly string[] = [
            row.value ->> 0 AS key, row.value ->> 1 AS value
     FROM results AS r, json_each(r.rows) AS row;
   `,
+  `
+  -- Sketch reductions (quantile, distinct): every key's sketch of the delta, in key
+  -- order, each as a varint byte length and its encoding (src/reducers/sketches/);
+  -- NULL for the other reductions.
+  ALTER TABLE deltas ADD COLUMN sketches BLOB;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -77,7 +77,7 @@ describe('TextRecords', () => {
       {
         reader,
         ignoreCase: options.ignoreCase === true,
-        withValues: false,
+        add: (table, record) => table.increment(record.key),
         late: (line) => late.push(line),
         reject,
       },
