@@ -14,9 +14,9 @@ import { QUANTILE_SKETCH_V1, QuantileSketch } from '../../src/reducers/sketches/
 import { summarizerFor } from '../../src/reducers/summarize.js';
 import { seededRandom } from '../support/prng.js';
 
-/** The value at rank floor(q (n - 1)) of the values in ascending order: what a quantile estimates. */
+/** The value at the nearest rank ceil(q n) (1-based) of the values in ascending order: what a quantile estimates. */
 function exactQuantile(sorted: readonly number[], q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
 }
 
 function encoded(sketch: { encode(out: ByteWriter): void }): Uint8Array {
@@ -111,12 +111,13 @@ describe('QuantileSketch (DDSketch): each quantile within 1% of the exact value 
     }
   });
 
-  it('one value is every quantile, exactly; two values: the lower below the top', () => {
+  it('one value is every quantile, exactly; of two values, the lower is the median and the top every higher quantile', () => {
     expect(sketchOf([42.42]).quantile(0.5)).toBe(42.42);
     const two = sketchOf([10, 1000]);
     expect(two.quantile(0)).toBe(10);
     expect(two.quantile(0.5)).toBe(10);
-    expect(two.quantile(0.99)).toBe(10);
+    expect(two.quantile(0.51)).toBe(1000);
+    expect(two.quantile(0.99)).toBe(1000);
     expect(two.quantile(1)).toBe(1000);
   });
 

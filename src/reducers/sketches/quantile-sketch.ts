@@ -227,16 +227,17 @@ export class QuantileSketch {
   }
 
   /**
-   * The value at rank q (n - 1) of the n values in ascending order (rounded
-   * down: the lower of two neighbours, as sketches-js answers), within the
-   * relative accuracy; clamped to the smallest and largest value seen, which
-   * only brings it closer (and makes a constant key's answer exact). The
-   * first and last ranks are the smallest and largest value themselves.
+   * The value at the nearest rank ⌈q n⌉ of the n values in ascending order
+   * (1-based: the smallest value with at least q n values at or below it, so
+   * the p99 of 10 values is the largest), within the relative accuracy;
+   * clamped to the smallest and largest value seen, which only brings it
+   * closer (and makes a constant key's answer exact). The first and last
+   * ranks are the smallest and largest value themselves.
    */
   quantile(q: number): number {
     const count = this.count;
     if (count === 0) return NaN;
-    const rank = Math.floor(q * (count - 1));
+    const rank = Math.ceil(q * count) - 1;
     if (rank <= 0) return this.min;
     if (rank >= count - 1) return this.max;
     const negatives = this.negativeBins?.total ?? 0;
