@@ -268,6 +268,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(DEFAULT_MAX_LINE_BYTES))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics and /healthz over HTTP (host defaults to 127.0.0.1; port 0 takes a free one)')
     .option('--threads <n>', 'threads counting records (default: one per core, at most 8; event time, --dedupe and --reject-output count on one)');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)

@@ -117,7 +117,9 @@ export class ThreadedSink implements LineSink {
       spawn,
       {
         counted: (tag, answer) => {
-          (tag as SourceCursor).lines += answer.lines;
+          const cursor = tag as SourceCursor;
+          cursor.lines += answer.lines;
+          cursor.records += answer.records;
           counters.records += answer.records;
           for (const [reason, n] of answer.rejected) counters.reject(reason, n);
           if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
