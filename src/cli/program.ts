@@ -182,6 +182,29 @@ export function buildProgram(io: ProgramIO): Command {
     });
 
   program
+    .command('top')
+    .description('a full-screen live view of jobs, workers, open windows and publications (q quits)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
+    .option('--job <name>', 'the job shown first (j/J/Tab switch jobs)')
+    .option('--interval <duration>', 'how often the view is read again', '1s')
+    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
+    .addOption(new Option('--color <when>', 'colour the view (auto: unless NO_COLOR)').choices(COLOR_MODES).default('auto'))
+    .addHelpText('after', '\nExample:\n  statesync top --db state.db')
+    .action(async (raw: { db?: string; job?: string; interval: string; workerTimeout: string; color: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'top');
+      const config = {
+        db,
+        job: raw.job ?? null,
+        intervalMs: parseDuration(raw.interval, '--interval'),
+        workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),
+        color: parseOutputOptions({ color: raw.color }, io.terminal).color,
+      };
+      // Loaded only for top: no other command pays for the screen.
+      const { runTopCommand } = await import('./commands/top.js');
+      io.setExitCode(await runTopCommand(config, { input: process.stdin, output: process.stdout }));
+    });
+
+  program
     .command('help')
     .description("show a command's help, like COMMAND --help")
     .argument('[command...]', "a command, e.g. 'count' or 'snapshot export'")
