@@ -86,9 +86,9 @@ export async function runTopCommand(config: TopConfig, terminal: TopTerminal): P
       draw();
     };
     screen.enter(onKey, draw);
-    let refresh = true;
+    // Paused, the screen stands still: only a key or a resize draws it (another job is read at once).
     while (stopped === null) {
-      if (refresh || wanted !== last.job?.name) {
+      if (!paused || wanted !== last.job?.name) {
         try {
           last = await reader.read(wanted, Date.now());
           wanted = last.job?.name ?? wanted;
@@ -97,9 +97,9 @@ export async function runTopCommand(config: TopConfig, terminal: TopTerminal): P
           // A lost server or a locked file for a moment: the last view stays, said on the footer line, and it tries again.
           problem = `cannot read ${describeDb(config.db)}: ${(err as Error).message}; trying again`;
         }
+        if (stopped !== null) break;
+        draw();
       }
-      if (stopped !== null) break;
-      draw();
       await new Promise<void>((done) => {
         const timer = setTimeout(done, config.intervalMs);
         wake = () => {
@@ -108,7 +108,6 @@ export async function runTopCommand(config: TopConfig, terminal: TopTerminal): P
         };
       });
       wake = null;
-      refresh = !paused;
     }
     return stopped === 'quit' ? 0 : exitCodeAfter(stopped);
   } finally {
