@@ -67,5 +67,7 @@ export interface StreamConfig {
   readonly job: string;
   /** --source: stable name for this process's input; null derives one per input. */
   readonly source: string | null;
+  /** --metrics: where to serve /metrics and /healthz over HTTP; null serves nothing. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
   readonly output: OutputConfig;
 }

@@ -55,3 +55,39 @@ export interface MergedRows {
 
 /** Merges the partials of one window, read one at a time (supplied by the reduction in use). */
 export type Summarizer = (parts: Iterable<DeltaColumns>) => MergedRows;
+
+/** One input of a stream run, as --metrics shows it. */
+export interface SourceMetrics {
+  readonly id: string;
+  readonly kind: string;
+  /** Records counted from it by this run (words for a word count). */
+  readonly records: number;
+  /** Bytes read from it by this run (of text, for gzip input). */
+  readonly bytes: number;
+  /** Network inputs: clients connected now and connections refused so far; null for files and stdin. */
+  readonly clients: number | null;
+  readonly refused: number | null;
+}
+
+/**
+ * What a stream run has done so far, read from its own counters when asked
+ * (a scrape), so nothing on the path of a record pays for it.
+ */
+export interface RunMetrics {
+  readonly job: string;
+  readonly sources: readonly SourceMetrics[];
+  /** Rejected records by reason, every reason present (0 when none). */
+  readonly rejected: ReadonlyMap<string, number>;
+  /** Records that fell into windows already finalized (read late, or found late at their commit). */
+  readonly late: number;
+  /** Records skipped at their commit as already applied (--dedupe). */
+  readonly duplicates: number;
+  /** Batches the store applied. */
+  readonly commits: number;
+  /** This worker's watermark, epoch ms; null while unknown (event time before any record). */
+  readonly watermark: number | null;
+  /** Windows this worker holds open in memory. */
+  readonly openWindows: number;
+  /** False once the run is stopping (end of input, a signal, a failure). */
+  readonly running: boolean;
+}

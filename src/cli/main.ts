@@ -103,7 +103,7 @@ function reportCommanderError(err: CommanderError, note: (line: string) => void,
   return 2;
 }
 
-const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'snapshot', 'compact']);
+const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'top', 'snapshot', 'compact']);
 
 /** The (sub)command named on the command line, e.g. 'snapshot export', for pointing at its --help. */
 function commandPath(program: Command | null, argv: readonly string[]): string | null {

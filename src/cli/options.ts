@@ -28,6 +28,7 @@ export interface RawStreamOptions {
   dedupeTtl: string;
   listen?: string;
   connect?: string;
+  metrics?: string;
   follow?: boolean;
   maxConnections: string;
   workerTimeout: string;
@@ -148,6 +149,7 @@ export function parseStreamOptions(
     db: dbPath(raw.db, terminal.env),
     job,
     source: raw.source ?? null,
+    metrics: raw.metrics === undefined ? null : Object.freeze(parseEndpoint(raw.metrics, '--metrics', '127.0.0.1', true)),
     output: parseOutputOptions(raw, terminal),
   });
 }

@@ -185,6 +185,29 @@ export function buildProgram(io: ProgramIO): Command {
     });
 
   program
+    .command('top')
+    .description('a full-screen live view of jobs, workers, open windows and publications (q quits)')
+    .option('--db <file|url>', 'the SQLite file or postgres:// URL (default: $STATESYNC_DB)')
+    .option('--job <name>', 'the job shown first (j/J/Tab switch jobs)')
+    .option('--interval <duration>', 'how often the view is read again', '1s')
+    .option('--worker-timeout <duration>', 'a running worker silent this long is shown dead', formatDuration(DEFAULT_WORKER_TIMEOUT_MS))
+    .addOption(new Option('--color <when>', 'colour the view (auto: unless NO_COLOR)').choices(COLOR_MODES).default('auto'))
+    .addHelpText('after', '\nExample:\n  statesync top --db state.db')
+    .action(async (raw: { db?: string; job?: string; interval: string; workerTimeout: string; color: string }) => {
+      const db = requireDb(raw.db, io.terminal.env, 'top');
+      const config = {
+        db,
+        job: raw.job ?? null,
+        intervalMs: parseDuration(raw.interval, '--interval'),
+        workerTimeoutMs: parseDuration(raw.workerTimeout, '--worker-timeout'),
+        color: parseOutputOptions({ color: raw.color }, io.terminal).color,
+      };
+      // Loaded only for top: no other command pays for the screen.
+      const { runTopCommand } = await import('./commands/top.js');
+      io.setExitCode(await runTopCommand(config, { input: process.stdin, output: process.stdout }));
+    });
+
+  program
     .command('help')
     .description("show a command's help, like COMMAND --help")
     .argument('[command...]', "a command, e.g. 'count' or 'snapshot export'")
@@ -276,6 +299,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--retain <duration>', 'how long finalized results stay queryable; older ones are compacted away', formatDuration(DEFAULT_RETAIN_MS))
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(DEFAULT_MAX_LINE_BYTES))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE')
+    .option('--metrics <[host:]port>', 'serve Prometheus /metrics and /healthz over HTTP (host defaults to 127.0.0.1; port 0 takes a free one)')
     .option('--threads <n>', 'threads counting records (default: one per core, at most 8; event time, --dedupe and --reject-output count on one)');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)

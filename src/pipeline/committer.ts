@@ -40,6 +40,8 @@ export interface BatchParts {
 export class Committer {
   private id = randomUUID();
   private lastCommit: number;
+  /** Batches the store applied in this run (heartbeats without data are not commits). */
+  commits = 0;
 
   constructor(
     private readonly worker: WorkerIdentity,
@@ -48,6 +50,8 @@ export class Committer {
     private readonly note: (line: string) => void,
     private readonly commitIntervalMs: number,
     private readonly parts: BatchParts,
+    /** Told how long each applied commit's store transaction took, in seconds (--metrics). */
+    private readonly timed: (seconds: number) => void = () => undefined,
   ) {
     this.lastCommit = wall.now();
   }
@@ -109,6 +113,7 @@ export class Committer {
     }
     const duplicates = dedupe?.duplicates ?? 0;
     let outcome: CommitOutcome;
+    const began = performance.now();
     try {
       outcome = await this.store.commit({
         job: this.worker.job,
@@ -131,6 +136,8 @@ export class Committer {
       }
       throw err;
     }
+    this.commits++;
+    this.timed((performance.now() - began) / 1000);
     windows.committed(deltas, outcome.deltaIds, dedupe === null);
     counters.committed(outcome.duplicates, outcome.lateRecords);
     dedupe?.clear();

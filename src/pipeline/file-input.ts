@@ -97,7 +97,7 @@ export async function readFileSource(source: Source, host: FileHost): Promise<vo
   for (const line of notes) host.note(line);
   if (readFrom === null) return;
   const dbOffset = committed?.offset ?? 0;
-  const cursor: SourceCursor = host.cursors.add(source.id, {
+  const cursor = host.cursors.add(source.id, {
     kind: source.kind,
     label: source.label,
     identity: source.identity,
@@ -136,6 +136,7 @@ export async function readFileSource(source: Source, host: FileHost): Promise<vo
     const take = (chunk: Buffer) => {
       framer.push(chunk);
       cursor.toOffset = framer.offset;
+      cursor.bytes += chunk.length;
       bytesRead += chunk.length;
       if (source.size !== null) host.progress?.(source.label, bytesRead, source.size);
     };

@@ -37,6 +37,7 @@ async function readConnection(connection: Connection, cursor: SourceCursor, host
   const take = (chunk: Buffer) => {
     framer.push(chunk);
     cursor.toOffset += chunk.length;
+    cursor.bytes += chunk.length;
   };
   if (!(await pumpLane(connection.chunks, take, host, (err) => host.stop.fail(err)))) return;
   // A clean close ends the last line even without a newline; a reset drops it.

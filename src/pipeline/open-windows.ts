@@ -26,6 +26,11 @@ export class OpenWindows<T extends WindowTable> {
     private readonly opened: (start: number) => void,
   ) {}
 
+  /** How many windows have a table now. */
+  get size(): number {
+    return this.tables.size;
+  }
+
   /** The table of the window starting at `start`, made on first use. */
   at(start: number): T {
     const current = this.current;

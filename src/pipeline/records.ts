@@ -124,6 +124,7 @@ export class WordBytes implements LineSink {
     tally.lines = 0;
     this.windows.at(this.clock.processingStart(this.wall.now())).addWords(buf, start, end, tally);
     this.counters.records += tally.words;
+    cursor.records += tally.words;
     cursor.lines += tally.lines;
   }
 }
@@ -149,6 +150,7 @@ export class TextWords implements LineSink {
     // Only words remain of the text, so folding all of it folds exactly the keys.
     countWords(this.ignoreCase ? text.toLowerCase() : text, table, tally);
     this.counters.records += tally.words;
+    cursor.records += tally.words;
     cursor.lines += tally.lines;
   }
 }
@@ -191,6 +193,8 @@ export class TextRecords<T extends WindowTable> implements LineSink {
     // --reject-output: how far into the text (in characters, and in bytes) the last rejected line was.
     let rejectChars = 0;
     let rejectBytes = 0;
+    // The source's records are added once per run of lines, not once per record.
+    const recordsBefore = this.counters.records;
     while (lineStart < n) {
       let lineEnd = text.indexOf('\n', lineStart);
       const next = lineEnd < 0 ? n : lineEnd + 1;
@@ -213,6 +217,7 @@ export class TextRecords<T extends WindowTable> implements LineSink {
       }
       lineStart = next;
     }
+    cursor.records += this.counters.records - recordsBefore;
   }
 
   private onRecord(line: string, cursor: SourceCursor): void {

@@ -20,15 +20,27 @@ export interface SourceCursor {
   lines: number;
   /** Newest event time among this source's records read so far (event time only). */
   maxEventTime: number | null;
+  /** This run's records counted and bytes read from the source, never reset (--metrics reads them). */
+  records: number;
+  bytes: number;
 }
+
+/** A cursor as an input starts it: its run totals start at 0. */
+export type NewCursor = Omit<SourceCursor, 'records' | 'bytes'>;
 
 /** The cursors of a run's sources, by source id, and what a batch covers of them. */
 export class SourceCursors {
   private readonly cursors = new Map<string, SourceCursor>();
 
-  add(id: string, cursor: SourceCursor): SourceCursor {
+  add(id: string, start: NewCursor): SourceCursor {
+    const cursor: SourceCursor = { ...start, records: 0, bytes: 0 };
     this.cursors.set(id, cursor);
     return cursor;
+  }
+
+  /** Every source read so far, by id. */
+  entries(): IterableIterator<[string, SourceCursor]> {
+    return this.cursors.entries();
   }
 
   /**

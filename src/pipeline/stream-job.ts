@@ -1,7 +1,8 @@
 import type { StreamConfig } from '../config.js';
 import type { StatesyncError } from '../errors.js';
-import type { WindowResult } from '../model.js';
-import type { RejectReason } from '../records/framer.js';
+import type { RunMetrics, SourceMetrics, WindowResult } from '../model.js';
+import { REJECT_REASONS, type RejectReason } from '../records/framer.js';
+import type { WindowTable } from '../reducers/window-table.js';
 import { reducerFor } from '../reducers/reducers.js';
 import { summarizerFor } from '../reducers/summarize.js';
 import { connectSource, listenSource } from '../sources/tcp.js';
@@ -15,6 +16,7 @@ import { openInputs, readFileSource, type FileHost } from './file-input.js';
 import { Finalizer } from './finalizer.js';
 import { readNetworkSource } from './network-input.js';
 import { OneInFlight } from './one-in-flight.js';
+import type { OpenWindows } from './open-windows.js';
 import { framerFor, recordsOf, type LineSink, type RejectOutput } from './records.js';
 import { RunStop, type StopReason } from './run-stop.js';
 import { SourceCursors } from './source-cursors.js';
@@ -45,6 +47,8 @@ export interface StreamDeps {
   readonly progress?: (label: string, bytesRead: number, totalBytes: number) => void;
   /** Starts a counting thread (--threads); the bundled one unless given. */
   readonly spawnCounter?: SpawnCountWorker;
+  /** Told how long each commit's store transaction took, in seconds (--metrics). */
+  readonly commitTimed?: (seconds: number) => void;
 }
 
 export interface RunSummary {
@@ -84,6 +88,7 @@ export class StreamJob {
   private readonly threaded: ThreadedSink | null;
   private readonly committer: Committer;
   private readonly finalizer: Finalizer;
+  private readonly windows: OpenWindows<WindowTable>;
   private failedInput: StatesyncError | null = null;
   private nextCompaction = Infinity;
 
@@ -139,7 +144,9 @@ export class StreamJob {
       deps.note,
       config.commitIntervalMs,
       { windows, clock, cursors, counters, dedupe, gather: threaded === null ? undefined : () => threaded.gather() },
+      deps.commitTimed,
     );
+    this.windows = windows;
     this.finalizer = new Finalizer(
       config.job,
       deps.store,
@@ -226,6 +233,34 @@ export class StreamJob {
       duplicates: this.counters.totalDuplicates,
       rejected: this.counters.rejectedBy,
       failedInput: this.failedInput,
+    };
+  }
+
+  /** The run so far, from its own counters (--metrics reads this at each scrape). */
+  metrics(): RunMetrics {
+    const { counters } = this;
+    const sources: SourceMetrics[] = [];
+    for (const [id, c] of this.cursors.entries()) {
+      sources.push({
+        id,
+        kind: c.kind,
+        records: c.records,
+        bytes: c.bytes,
+        clients: c.network?.clients ?? null,
+        refused: c.network?.refused ?? null,
+      });
+    }
+    return {
+      job: this.config.job,
+      sources,
+      rejected: new Map(REJECT_REASONS.map((reason) => [reason, counters.rejectedBy.get(reason) ?? 0])),
+      // Records read late wait in the batch; those the store finds late join the total at their commit.
+      late: counters.totalLate + counters.late,
+      duplicates: counters.totalDuplicates,
+      commits: this.committer.commits,
+      watermark: this.clock.committedWatermark(this.deps.clock.now()),
+      openWindows: this.windows.size,
+      running: !this.stopper.stopped,
     };
   }
 

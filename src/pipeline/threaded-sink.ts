@@ -124,7 +124,9 @@ export class ThreadedSink implements LineSink {
       spawn,
       {
         counted: (tag, answer, thread) => {
-          (tag as SourceCursor).lines += answer.lines;
+          const cursor = tag as SourceCursor;
+          cursor.lines += answer.lines;
+          cursor.records += answer.records;
           counters.records += answer.records;
           this.payoff.counted(thread, answer.records, answer.keys);
           for (const [reason, n] of answer.rejected) counters.reject(reason, n);

@@ -1,3 +1,5 @@
+import type { RowValue } from '../model.js';
+
 /** A plain decimal rendering (never exponent notation), as the output contract promises. */
 export function formatNumber(value: number | bigint): string {
   if (typeof value === 'bigint') return value.toString();
@@ -18,4 +20,9 @@ export function formatNumber(value: number | bigint): string {
   else if (pointAt >= digits.length) plain = digits + '0'.repeat(pointAt - digits.length);
   else plain = `${digits.slice(0, pointAt)}.${digits.slice(pointAt)}`;
   return negative ? `-${plain}` : plain;
+}
+
+/** A row's value as printed: a number, or a quantile row's values joined by `separator`. */
+export function formatRowValue(value: RowValue, separator: string): string {
+  return typeof value === 'object' ? value.map(formatNumber).join(separator) : formatNumber(value);
 }

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import type { RowValue, WindowResult } from '../model.js';
-import { formatNumber } from './number.js';
+import { formatNumber, formatRowValue } from './number.js';
 import { orderRows } from './order.js';
 import { isoTime } from './time.js';
 
@@ -67,7 +67,7 @@ export class ResultSink {
       case 'tsv': {
         const tail = fields.map((v) => `\t${v ?? ''}`).join('');
         let s = '';
-        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatValues(value, '\t')}${tail}\n`;
+        for (const [key, value] of rows) s += `${start}\t${end}\t${tsvField(key)}\t${formatRowValue(value, '\t')}${tail}\n`;
         return s;
       }
       case 'csv': {
@@ -78,7 +78,7 @@ export class ResultSink {
           this.header = header;
         }
         const tail = fields.map((v) => `,${v ?? ''}`).join('');
-        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatValues(value, ',')}${tail}\n`;
+        for (const [key, value] of rows) s += `${start},${end},${csvField(key)},${formatRowValue(value, ',')}${tail}\n`;
         return s;
       }
       case 'json': {
@@ -129,10 +129,6 @@ export class ResultSink {
 /** A row's value as printed: one cell, or one per quantile. */
 function valueCells(value: RowValue): string[] {
   return typeof value === 'object' ? value.map(formatNumber) : [formatNumber(value)];
-}
-
-function formatValues(value: RowValue, separator: string): string {
-  return typeof value === 'object' ? value.map(formatNumber).join(separator) : formatNumber(value);
 }
 
 /** `"value":V`, or `"p50":V,"p90":V,...` for a quantile row. */

@@ -229,6 +229,19 @@ export interface StatusReport {
   readonly workers: readonly WorkerInfo[];
 }
 
+/** A publication without its rows, as `top` lists the latest ones. */
+export interface PublicationSummary {
+  readonly seq: number;
+  readonly job: string;
+  readonly start: number;
+  readonly end: number;
+  readonly revision: number;
+  readonly final: boolean;
+  readonly rowCount: number;
+  /** When it was published. */
+  readonly publishedAt: number;
+}
+
 export interface CompactionReport {
   readonly results: number;
   readonly dedupeIds: number;
@@ -314,6 +327,8 @@ export interface StateStore {
   readPublished(job: string | null, fromSeq?: number): Promise<WindowResult[]>;
   /** Final windows, as their last revision, in publication order. */
   readFinalWindows(job: string | null): Promise<WindowResult[]>;
+  /** The newest `limit` publications of the job (or of every job), newest first, without their rows (for `top`). */
+  recentPublications(job: string | null, limit: number): Promise<PublicationSummary[]>;
   /**
    * Resolves once a publication numbered `seq` or later exists (of any job),
    * or when `wait.signal` aborts, with the newest publication number then

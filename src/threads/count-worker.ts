@@ -39,6 +39,8 @@ const cursor: SourceCursor = {
   toOffset: 0,
   lines: 0,
   maxEventTime: null,
+  records: 0,
+  bytes: 0,
 };
 
 port.on('message', (message: ToCountWorker) => {

@@ -115,4 +115,31 @@ export function describeRevisions(backend: Backend): void {
     expect(next.map((w) => w.seq)).toEqual([4]);
     expect((await store.status(LIVENESS, W2)).publishedSeq).toBe(4);
   });
+
+  it('recentPublications lists the newest publications first, per job or of all, with revision, finality and row count', async () => {
+    await store.ensureJob('second', DEFINITION, W0, RETAIN_MS);
+    await runToEnd('run-1', W0, { a: 1 }, W0 + 1_000);
+    await runToEnd('run-2', W0, { a: 1, b: 1 }, W0 + 2_000);
+    await store.commit(batch([[W0, { x: 1, y: 2, z: 3 }]], [], { job: 'second', now: W0 }));
+    await finalizeUpTo(store, 'second', W1, summarize, W1);
+    await finalizeUpTo(store, JOB, W1, summarize, W1);
+    const summary = (p: { seq: number; job: string; start: number; end: number; revision: number; final: boolean; rowCount: number }) => [
+      p.seq,
+      p.job,
+      p.start,
+      p.end,
+      p.revision,
+      p.final,
+      p.rowCount,
+    ];
+    expect((await store.recentPublications(null, 10)).map(summary)).toEqual([
+      [4, JOB, W0, W1, 3, true, 2],
+      [3, 'second', W0, W1, 1, true, 3],
+      [2, JOB, W0, W1, 2, false, 2],
+      [1, JOB, W0, W1, 1, false, 1],
+    ]);
+    expect((await store.recentPublications(JOB, 2)).map((p) => p.seq)).toEqual([4, 2]);
+    expect((await store.recentPublications('second', 5)).map((p) => p.seq)).toEqual([3]);
+    for (const p of await store.recentPublications(null, 10)) expect(Number.isSafeInteger(p.publishedAt)).toBe(true);
+  });
 }

@@ -181,6 +181,7 @@ describe('parseStreamOptions', () => {
       db: null,
       job: 'default',
       source: null,
+      metrics: null,
       output: { format: 'tsv', top: null, path: null, quiet: false, color: false },
     });
   });
@@ -225,6 +226,7 @@ describe('parseStreamOptions', () => {
         db: 'state.db',
         job: '  web  ',
         source: 'host-1',
+        metrics: '9464',
         format: 'json',
         top: '5',
         output: 'results.json',
@@ -260,8 +262,18 @@ describe('parseStreamOptions', () => {
       db: resolve('state.db'),
       job: 'web',
       source: 'host-1',
+      metrics: { host: '127.0.0.1', port: 9464 },
       output: { format: 'json', top: 5, path: 'results.json', quiet: true, color: false },
     });
+  });
+
+  it('takes --metrics as [HOST:]PORT like --listen: loopback by default, port 0 for a free one', () => {
+    expect(stream({ metrics: '0' }).metrics).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(stream({ metrics: '0.0.0.0:9464' }).metrics).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(stream({ metrics: '[::1]:9464' }).metrics).toEqual({ host: '::1', port: 9464 });
+    for (const bad of ['', 'x', '70000', 'host:', ':9464']) {
+      expect(usageError(() => stream({ metrics: bad })).message).toContain('--metrics expects [HOST:]PORT');
+    }
   });
 
   it('takes the database from STATESYNC_DB, --db first, as an absolute path', () => {

@@ -10,6 +10,7 @@ import { PUBLICATION_MARKS } from '../../sinks/sink.js';
 import { openStore } from '../../state/open.js';
 import { clockStartingAt, systemClock, type Clock } from '../../windows/tumbling.js';
 import { refuseOutputsOverInputs } from '../guards.js';
+import type { MetricsServer } from '../metrics.js';
 import { localLiveness } from '../liveness.js';
 import { parseInstant } from '../options.js';
 import { openOutputFile, ResultOutput } from '../output.js';
@@ -42,13 +43,16 @@ export async function runStreamCommand(
     const rejectFile = config.rejectOutput === null ? null : openAppendOutput(config.rejectOutput);
     // Counting files on a terminal: how far, and how fast; never on a pipe nor with --quiet.
     const bar = config.output.quiet ? null : progressBar();
+    let metrics: MetricsServer | null = null;
     job = new StreamJob(config, {
       store,
       clock: clockFromEnv(),
       publish: (result) => {
         bar?.clear();
         output.publish(result);
+        metrics?.exposition.published(result.state === 'final');
       },
+      ...(config.metrics === null ? {} : { commitTimed: (seconds: number) => metrics?.exposition.commitTimed(seconds) }),
       ...(bar === null ? {} : { progress: bar.update }),
       note,
       pid: process.pid,
@@ -62,6 +66,12 @@ export async function runStreamCommand(
           }),
     });
     const running = job;
+    if (config.metrics !== null) {
+      // Loaded only when asked for: other runs never load the HTTP server or prom-client.
+      const { serveMetrics } = await import('../metrics.js');
+      metrics = await serveMetrics(config.metrics, config.job, () => running.metrics());
+      if (!config.output.quiet) note(`metrics on ${metrics.address}`);
+    }
     const signals = trapStopSignals((signal) => running.stop(signal), forceExit);
     try {
       const summary = await running.run();
@@ -96,6 +106,7 @@ export async function runStreamCommand(
       return exitCodeAfter(summary.stoppedBy);
     } finally {
       signals.release();
+      await metrics?.close();
     }
   } finally {
     await store.close();

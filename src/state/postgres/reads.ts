@@ -1,6 +1,6 @@
 import type { Summarizer, WindowResult } from '../../model.js';
 import { publicationOf, PUBLICATION_COLUMNS, type PublicationRow } from '../codec.js';
-import type { JobDefinition, Liveness, StatusReport } from '../port.js';
+import type { JobDefinition, Liveness, PublicationSummary, StatusReport } from '../port.js';
 import type { PgConnection } from './connection.js';
 import { windowDeltas } from './finalization.js';
 import { latestSeq } from './notifications.js';
@@ -41,6 +41,17 @@ export async function readFinalWindows(conn: PgConnection, job: string | null): 
     job,
   ]);
   return rows.map(publicationOf);
+}
+
+/** The newest `limit` publications, newest first, without their rows. */
+export async function recentPublications(conn: PgConnection, job: string | null, limit: number): Promise<PublicationSummary[]> {
+  const { rows } = await conn.query<PublicationSummary>(
+    `SELECT seq, job, window_start AS start, window_end AS "end", revision, final, row_count AS "rowCount",
+       finalized_at AS "publishedAt"
+     FROM results WHERE ($1::text IS NULL OR job = $1) ORDER BY seq DESC LIMIT $2`,
+    [job, limit],
+  );
+  return rows;
 }
 
 export async function finalizedStartsEndingAfter(conn: PgConnection, job: string, time: number): Promise<number[]> {

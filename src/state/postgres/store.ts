@@ -8,6 +8,7 @@ import type {
   JobDefinition,
   Liveness,
   NewWorker,
+  PublicationSummary,
   PublicationWait,
   SourceOffset,
   StateStore,
@@ -111,6 +112,10 @@ export class PostgresStore implements StateStore {
 
   async readFinalWindows(job: string | null): Promise<WindowResult[]> {
     return reads.readFinalWindows(this.conn, job);
+  }
+
+  async recentPublications(job: string | null, limit: number): Promise<PublicationSummary[]> {
+    return reads.recentPublications(this.conn, job, limit);
   }
 
   async waitForPublication(seq: number, wait: PublicationWait): Promise<number> {

@@ -1,6 +1,6 @@
 import type { DeltaColumns, Summarizer, WindowResult } from '../../model.js';
 import { DELTA_COLUMNS, decodeDelta, publicationOf, PUBLICATION_COLUMNS, type DeltaRow, type PublicationRow } from '../codec.js';
-import type { JobDefinition, Liveness, StatusReport } from '../port.js';
+import type { JobDefinition, Liveness, PublicationSummary, StatusReport } from '../port.js';
 import type { SqliteConnection } from './connection.js';
 import { latestSeq } from './publications.js';
 import { listWorkers } from './workers.js';
@@ -62,6 +62,18 @@ export function readFinalWindows(conn: SqliteConnection, job: string | null): Wi
   return (
     conn.db.prepare(`${SELECT_PUBLICATIONS} WHERE final = 1 AND (@job IS NULL OR job = @job) ORDER BY seq`).all({ job }) as PublicationRow[]
   ).map(publicationOf);
+}
+
+/** The newest `limit` publications, newest first, without their rows (the rows column is never read). */
+export function recentPublications(conn: SqliteConnection, job: string | null, limit: number): PublicationSummary[] {
+  const rows = conn.db
+    .prepare(
+      `SELECT seq, job, window_start AS start, window_end AS "end", revision, final, row_count AS rowCount,
+         finalized_at AS publishedAt
+       FROM results WHERE (@job IS NULL OR job = @job) ORDER BY seq DESC LIMIT @limit`,
+    )
+    .all({ job, limit }) as Array<Omit<PublicationSummary, 'final'> & { final: number }>;
+  return rows.map((r) => ({ ...r, final: r.final === 1 }));
 }
 
 /** Starts of the job's final windows that end after `time`. */

@@ -9,6 +9,7 @@ import type {
   JobDefinition,
   Liveness,
   NewWorker,
+  PublicationSummary,
   PublicationWait,
   SourceOffset,
   StateStore,
@@ -113,6 +114,11 @@ export class SqliteStore implements StateStore {
     return reads.readFinalWindows(this.conn, job);
   }
 
+  async recentPublications(job: string | null, limit: number): Promise<PublicationSummary[]> {
+    this.conn.refresh();
+    return reads.recentPublications(this.conn, job, limit);
+  }
+
   /** Polls the publication log's highest sequence number: an indexed read, next to free when idle. */
   async waitForPublication(seq: number, wait: PublicationWait): Promise<number> {
     for (;;) {
@@ -125,6 +131,8 @@ export class SqliteStore implements StateStore {
   }
 
   async status(liveness: Liveness, now: number): Promise<StatusReport> {
+    // A reader of a private copy that asks again (top) sees what was committed since it was taken.
+    this.conn.refresh();
     return reads.status(this.conn, liveness, now);
   }
 

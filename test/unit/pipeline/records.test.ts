@@ -16,7 +16,7 @@ const W = 10_000;
 const T0 = 1_764_151_200_000;
 
 function cursor(): SourceCursor {
-  return { kind: 'file', label: 'in.txt', identity: null, network: null, fromOffset: 0, toOffset: 0, lines: 0, maxEventTime: null };
+  return { kind: 'file', label: 'in.txt', identity: null, network: null, fromOffset: 0, toOffset: 0, lines: 0, maxEventTime: null, records: 0, bytes: 0 };
 }
 
 const wall = (at: number) => ({ now: () => at });
@@ -35,6 +35,7 @@ describe('WordBytes', () => {
     const framer = framerFor(new WordBytes(windows, clock, wall(T0 + 5), counters), c, counters, undefined, 1024, 0);
     framer.push(Buffer.from('to be or\nnot to be\n'));
     expect(counters.records).toBe(6);
+    expect(c.records).toBe(6);
     expect(c.lines).toBe(2);
     expect(rowsOf(windows)).toEqual([[T0, [['be', 2], ['to', 2], ['not', 1], ['or', 1]]]]);
   });
@@ -97,6 +98,7 @@ describe('TextRecords', () => {
     framer.push(Buffer.from('x A\n\n   \nonly\nx b\r\ny A\n'));
     expect(rowsOf(windows)).toEqual([[T0, [['a', 2], ['b', 1]]]]);
     expect(counters.records).toBe(3);
+    expect(c.records).toBe(3);
     expect(counters.rejectedBy).toEqual(new Map([['missing field', 1]]));
     expect(rejects).toEqual([['missing field', 'in.txt', 9, 'only']]);
     expect(c.lines).toBe(6);
@@ -111,7 +113,7 @@ describe('TextRecords', () => {
       [T0 + W, [['b', 1], ['d', 1]]],
     ]);
     expect(late).toEqual([at(9000, 'e')]);
-    expect([counters.records, counters.late]).toEqual([4, 1]);
+    expect([counters.records, counters.late, c.records]).toEqual([4, 1, 4]);
     expect(c.maxEventTime).toBe(T0 + 12_000);
   });
 
