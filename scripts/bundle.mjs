@@ -1,20 +1,27 @@
 // Bundles the CLI with esbuild: one file loads in a fraction of the time of the
-// ~50 modules tsc emits. `npm run build` makes the ESM bundle the npm bin runs;
-// build-binary.mjs makes the CommonJS one the single executable embeds.
-import { readFileSync } from 'node:fs';
+// ~50 modules tsc emits. `npm run build` makes dist/statesync.cjs, which the npm bin
+// runs, and its code cache; build-binary.mjs makes the one the single executable embeds.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const sqliteVersion = createRequire(import.meta.url)('better-sqlite3/package.json').version;
+const cli = join(root, 'src', 'cli', 'entry.ts');
 
 /**
- * format 'esm' keeps better-sqlite3 external (resolved from node_modules); 'cjs' bundles everything.
- * `entry` is the CLI unless given (bench/run.mjs bundles its commit-latency driver the same way).
+ * format 'cjs' is the CLI's: CommonJS, which Node loads faster than an ES module and which a vm.Script can
+ * compile with a code cache (bin/statesync.js; the single executable runs the same file). It holds better-sqlite3's
+ * JavaScript too; its native addon stays outside (src/state/sqlite/addon.ts finds it). Format 'esm' is for
+ * other entries (bench/run.mjs bundles its commit-latency driver so), with better-sqlite3 left to node_modules.
  */
-export async function bundle(format, outfile, entry = join(root, 'src', 'cli', 'entry.ts')) {
+export async function bundle(format, outfile, entry = cli) {
   const countWorker = await countWorkerSource();
+  const cjs = format === 'cjs';
   await build({
     entryPoints: [entry],
     bundle: true,
@@ -22,21 +29,40 @@ export async function bundle(format, outfile, entry = join(root, 'src', 'cli', '
     format,
     target: 'node20',
     outfile,
-    define: { STATESYNC_VERSION: JSON.stringify(version), STATESYNC_COUNT_WORKER: JSON.stringify(countWorker) },
-    ...(format === 'esm'
-      ? {
-          // The native addon is found next to its own package, so it stays a real import.
-          external: ['better-sqlite3'],
-          // bin/statesync.js turns source maps on for --debug, so stacks name the TypeScript sources.
-          sourcemap: 'linked',
-          // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-          banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-        }
-      : // import.meta only appears on branches the CommonJS bundle never takes.
-        { logOverride: { 'empty-import-meta': 'silent' } }),
+    define: {
+      STATESYNC_VERSION: JSON.stringify(version),
+      STATESYNC_COUNT_WORKER: JSON.stringify(countWorker),
+      ...(cjs ? { STATESYNC_SQLITE_VERSION: JSON.stringify(sqliteVersion) } : {}),
+    },
+    external: cjs ? [] : ['better-sqlite3'],
+    // bin/statesync.js turns source maps on for --debug, so stacks name the TypeScript sources.
+    sourcemap: 'linked',
+    plugins: [lazyChildProcess],
+    ...(cjs
+      ? // import.meta only appears on branches the CommonJS bundle never takes.
+        { logOverride: { 'empty-import-meta': 'silent' } }
+      : // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+        { banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" } }),
     logLevel: 'warning',
   });
 }
+
+/**
+ * commander requires node:child_process at load, for executable subcommands, which statesync has none of;
+ * loading it (with net, dgram and more) was ~14 ms of every start. Here it loads on first use instead.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+  },
+};
 
 /**
  * The counting thread of --threads (src/threads/count-worker.ts) as one CommonJS script: the CLI
@@ -55,6 +81,22 @@ async function countWorkerSource() {
   return result.outputFiles[0].text;
 }
 
+/**
+ * bin/statesync.js writes the code cache when there is none: one sample `count` makes it, so it holds
+ * what a run compiles (a cache made without running holds only the top level, and saved less than half).
+ */
+export function makeCodeCache(bin, cacheFile) {
+  rmSync(cacheFile, { force: true });
+  // A bare environment: no STATESYNC_DB to write to, no NODE_OPTIONS flags the cache would be tied to.
+  execFileSync(process.execPath, [bin, 'count', '--window', '1d'], {
+    input: 'to be or not to be\n',
+    stdio: ['pipe', 'ignore', 'inherit'],
+    env: { PATH: process.env.PATH ?? '' },
+  });
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await bundle('esm', join(root, 'dist', 'statesync.mjs'));
+  const outfile = join(root, 'dist', 'statesync.cjs');
+  await bundle('cjs', outfile);
+  makeCodeCache(join(root, 'bin', 'statesync.js'), `${outfile}.cache`);
 }

@@ -15,11 +15,6 @@ import {
 import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { formatDuration, parseDuration } from '../windows/duration.js';
-import { runQueryCommand } from './commands/query.js';
-import { runStatusCommand } from './commands/status.js';
-import { runStreamCommand } from './commands/stream.js';
-import { runWatchCommand } from './commands/watch.js';
-import { runCompact, runSnapshotExport, runSnapshotInspect, runSnapshotRestore } from './commands/snapshot.js';
 import {
   COLOR_MODES,
   parseInstant,
@@ -50,7 +45,11 @@ export function packageVersion(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-/** Builds the commander program; actions parse flags into frozen configs and call the commands. */
+/**
+ * Builds the commander program; actions parse flags into frozen configs and call the commands.
+ * Each command's module is imported when it runs: a start loads (and the bundle runs) only the code
+ * and Node built-ins of the command asked for, which keeps `statesync --version` or a short count fast.
+ */
 export function buildProgram(io: ProgramIO): Command {
   const program = new Command('statesync')
     .description('Keyed tumbling-window reductions over lines of text, with durable SQLite state.')
@@ -81,6 +80,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'query');
+      const { runQueryCommand } = await import('./commands/query.js');
       io.setExitCode(
         await runQueryCommand({
           db,
@@ -105,6 +105,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync watch --db shared.db --follow')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; from: string; follow?: boolean; final?: boolean }) => {
       const db = requireDb(raw.db, io.terminal.env, 'watch');
+      const { runWatchCommand } = await import('./commands/watch.js');
       io.setExitCode(
         await runWatchCommand({
           db,
@@ -133,6 +134,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync snapshot export --db state.db -o state.snap')
     .action(async (raw: { db?: string; output: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'snapshot export');
+      const { runSnapshotExport } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotExport(db, raw.output === '-' ? null : raw.output, packageVersion(), io.note));
     });
   snapshot
@@ -144,6 +146,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')
     .action(async (file: string, raw: { db?: string; force?: boolean }) => {
       const db = requireDb(raw.db, io.terminal.env, 'snapshot restore');
+      const { runSnapshotRestore } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotRestore(file, db, raw.force === true, io.note));
     });
   snapshot
@@ -153,6 +156,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExample:\n  statesync snapshot inspect state.snap')
     .action(async (file: string, raw: { format: string }) => {
+      const { runSnapshotInspect } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotInspect(file, raw.format === 'json', process.stdout));
     });
 
@@ -165,6 +169,7 @@ export function buildProgram(io: ProgramIO): Command {
     .action(async (raw: { db?: string; retain?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'compact');
       const retain = raw.retain === undefined ? null : parseDuration(raw.retain, '--retain');
+      const { runCompact } = await import('./commands/snapshot.js');
       io.setExitCode(await runCompact(db, retain, io.note));
     });
 
@@ -178,6 +183,7 @@ export function buildProgram(io: ProgramIO): Command {
     .action(async (raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
       const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
+      const { runStatusCommand } = await import('./commands/status.js');
       io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
 
@@ -273,6 +279,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {
       const config: StreamConfig = parseStreamOptions(name, files, raw, io.terminal);
+      const { runStreamCommand } = await import('./commands/stream.js');
       io.setExitCode(await runStreamCommand(config, io.note, io.forceExit));
     });
 }
