@@ -13,14 +13,18 @@ export async function main(argv: readonly string[]): Promise<never> {
   let exitCode = 0;
   let program: Command | null = null;
   try {
-    program = buildProgram({
-      terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
-      note,
-      forceExit: (code) => process.exit(code),
-      setExitCode: (code) => {
-        exitCode = code;
+    program = buildProgram(
+      {
+        terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
+        note,
+        forceExit: (code) => process.exit(code),
+        setExitCode: (code) => {
+          exitCode = code;
+        },
       },
-    });
+      // The command named first is all that needs defining; `help` (not in COMMANDS) needs them all.
+      COMMANDS.has(argv[2] ?? '') ? argv[2]! : null,
+    );
     if (argv.length <= 2) {
       note(`missing command: one of ${[...COMMANDS].join(', ')} (see 'statesync --help')`);
       exitCode = 2;
