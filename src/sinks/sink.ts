@@ -1,9 +1,9 @@
 import type { Writable } from 'node:stream';
-import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import type { WindowResult } from '../model.js';
 import { formatNumber } from './number.js';
 import { orderRows } from './order.js';
+import { styles, type Styles } from './styles.js';
 import { isoTime } from './time.js';
 
 export type OutputFormat = 'text' | 'tsv' | 'csv' | 'json' | 'table';
@@ -31,14 +31,14 @@ export interface SinkOptions {
 /** Writes window results to a stream in one format; windows arrive in the order they are to be printed. */
 export class ResultSink {
   private headerWritten = false;
-  private readonly chalk: InstanceType<typeof Chalk>;
+  private readonly styles: Styles;
   private readonly fields: readonly WindowField[];
 
   constructor(
     private readonly out: Writable,
     private readonly options: SinkOptions,
   ) {
-    this.chalk = new Chalk({ level: options.color ? 1 : 0 });
+    this.styles = styles(options.color);
     this.fields = options.fields ?? [];
   }
 
@@ -79,14 +79,14 @@ export class ResultSink {
         return s;
       }
       case 'text': {
-        const c = this.chalk;
+        const c = this.styles;
         let s = `${this.title(result, start, end)}\n`;
         const width = rows.reduce((w, [, v]) => Math.max(w, formatNumber(v).length), 1);
         for (const [key, value] of rows) s += `  ${c.green(formatNumber(value).padStart(width))}  ${printable(key)}\n`;
         return s;
       }
       case 'table': {
-        const c = this.chalk;
+        const c = this.styles;
         const table = new Table({
           head: [c.bold('key'), c.bold('value')],
           colAligns: ['left', 'right'],
@@ -100,8 +100,8 @@ export class ResultSink {
 
   /** The heading of a window in text and table, with the window fields, which would only repeat in a column. */
   private title(result: WindowResult, start: string, end: string): string {
-    const c = this.chalk;
-    let s = c.bold.cyan(`${start} .. ${end}`);
+    const c = this.styles;
+    let s = c.bold(c.cyan(`${start} .. ${end}`));
     for (const field of this.fields) {
       if (field === 'seq') s += `  seq ${result.seq ?? '-'}`;
       else if (field === 'revision') s += `  revision ${result.revision ?? '-'}`;
