@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -48,8 +48,9 @@ function loadSqlite(): Sqlite {
   const sea = seaModule(require);
   if (sea?.isSea() === true) return { Database, binding: embeddedAddon(sea) };
   if (typeof STATESYNC_SQLITE_VERSION !== 'string') return { Database, binding: undefined };
-  const installed = require('better-sqlite3/package.json') as { version: string };
-  const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+  const dir = dirname(require.resolve('better-sqlite3/package.json'));
+  const installed = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
+  const addon = join(dir, 'build', 'Release', 'better_sqlite3.node');
   if (installed.version === STATESYNC_SQLITE_VERSION && existsSync(addon)) return { Database, binding: addon };
   return { Database: require('better-sqlite3') as typeof Database, binding: undefined };
 }
