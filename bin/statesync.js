@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The npm bin: runs the bundled CLI, dist/statesync.cjs (npm run build). Startup is most of a short run's
 // time, so this file is CommonJS (bin/package.json says so: an ES module entry starts Node's ESM loader,
-// ~25 ms here) and compiles the bundle with V8's code cache, dist/statesync.cjs.cache. The build makes
+// 10-20 ms here) and compiles the bundle with V8's code cache, dist/statesync.cjs.cache. The build makes
 // the cache from a sample `count`, so it holds the functions a run compiles, which then need no parsing
 // or compiling (Node 20 has no module.enableCompileCache; that is Node 22). A Node that rejects it
 // (another version or other flags) compiles as usual and writes a fresh one at exit, if it can.

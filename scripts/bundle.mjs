@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -52,11 +52,11 @@ export async function bundle(format, outfile, entry = cli) {
 }
 
 /**
- * Node built-ins that only some runs use, loaded on first use of one of their exports instead of at start:
- * ~8 ms of every start otherwise (and ~14 ms for child_process with dgram, before commander's came here).
- * commander requires node:child_process for executable subcommands, which statesync has none of; src/ takes
- * zlib for gzip input, worker_threads for --threads, dns for network inputs, net for those and for stdin
- * from a pipe, tty (which loads net) for stdin, fs/promises for files.
+ * Node built-ins that only some runs use, loaded on first use of one of their exports instead of at start.
+ * commander requires node:child_process (~14 ms here, with net and dgram) for executable subcommands, which
+ * statesync has none of. src/ takes zlib for gzip input, worker_threads for --threads, dns for network
+ * inputs, net for those and for stdin from a pipe, tty (which loads net) for stdin, fs/promises for
+ * files: ~8 ms of a start that needs none of them.
  * The stand-in is an empty object whose prototype fetches each property from the module, loading it
  * the first time: esbuild's interop copies a CommonJS module's own properties when an ES module imports
  * it, which would load the module at once; there are none to copy. Enumerating the stand-in finds
@@ -64,7 +64,7 @@ export async function bundle(format, outfile, entry = cli) {
  */
 const LAZY_BUILTINS = [
   { module: 'child_process', importedBy: (file) => /[\\/]node_modules[\\/]commander[\\/]/.test(file) },
-  ...['zlib', 'worker_threads', 'dns', 'net', 'tty', 'fs/promises'].map((module) => ({ module, importedBy: (file) => file.startsWith(join(root, 'src')) })),
+  ...['zlib', 'worker_threads', 'dns', 'net', 'tty', 'fs/promises'].map((module) => ({ module, importedBy: (file) => file.startsWith(join(root, 'src') + sep) })),
 ];
 
 const lazyBuiltins = {
