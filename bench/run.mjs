@@ -710,7 +710,7 @@ async function main() {
   process.on('SIGINT', () => cleanupAndExit(130));
   process.on('SIGTERM', () => cleanupAndExit(143));
 
-  if (!existsSync(join(ROOT, 'dist', 'statesync.mjs'))) {
+  if (!existsSync(join(ROOT, 'dist', 'statesync.cjs'))) {
     log('bench: dist/ is missing; run `npm run build` first (npm run bench does).');
     cleanupAndExit(1);
   }

@@ -1,29 +1,44 @@
-// Builds dist/statesync: one executable holding Node, the bundled app and
-// better-sqlite3's native addon (Node's single-executable applications + postject).
+// Builds dist/statesync: one executable holding Node, the bundle the npm bin runs (npm run build makes
+// it) with its code cache, and better-sqlite3's native addon (Node's single-executable applications + postject).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { bundle, root } from './bundle.mjs';
+import { makeCodeCache, root } from './bundle.mjs';
 
 const dist = join(root, 'dist');
+if (!existsSync(join(dist, 'statesync.cjs'))) throw new Error("build:binary: dist/statesync.cjs is missing: run 'npm run build' first");
+// Made again: a run under other flags or another Node may have replaced the one the build made.
+makeCodeCache(join(root, 'bin', 'statesync.js'), join(dist, 'statesync.cjs.cache'));
 const require = createRequire(import.meta.url);
 const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+// Names the addon's file in the per-user cache (src/state/sqlite/addon.ts); hashing ~2 MB at every start took a few ms.
+const addonHash = createHash('sha256').update(readFileSync(addon)).digest('hex').slice(0, 16);
 
-// Everything in one CommonJS file: inside the executable there is no node_modules to resolve from.
-const bundleFile = join(dist, 'statesync.cjs');
-await bundle('cjs', bundleFile);
+// The intermediate files, removed at the end.
+const work = join(dist, 'sea');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const addonHashFile = join(work, 'better_sqlite3.node.sha256');
+writeFileSync(addonHashFile, addonHash);
 
-const blob = join(dist, 'statesync.blob');
-const seaConfig = join(dist, 'sea-config.json');
+const blob = join(work, 'statesync.blob');
+const seaConfig = join(work, 'sea-config.json');
 writeFileSync(
   seaConfig,
   JSON.stringify({
-    main: bundleFile,
+    // A few lines that run the bundle with its code cache (see there why not `useCodeCache`).
+    main: join(root, 'scripts', 'sea-main.cjs'),
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache: false,
-    assets: { 'better_sqlite3.node': addon },
+    // The bundle holds everything else: inside the executable there is no node_modules to resolve from.
+    assets: {
+      'statesync.cjs': join(dist, 'statesync.cjs'),
+      'statesync.cjs.cache': join(dist, 'statesync.cjs.cache'),
+      'better_sqlite3.node': addon,
+      'better_sqlite3.node.sha256': addonHashFile,
+    },
   }),
 );
 execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
@@ -50,6 +65,5 @@ execFileSync(
   ],
   { stdio: 'inherit' },
 );
-rmSync(blob, { force: true });
-rmSync(seaConfig, { force: true });
+rmSync(work, { recursive: true, force: true });
 console.log(`build:binary: ${binary}`);

@@ -14,7 +14,7 @@ import { cliEnv } from './support/cli-env.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CASES_DIR = join(ROOT, 'fixtures', 'cli');
 const BIN = join(ROOT, 'bin', 'statesync.js');
-const ENTRY = join(ROOT, 'dist', 'statesync.mjs');
+const ENTRY = join(ROOT, 'dist', 'statesync.cjs');
 const PROCESS_TIMEOUT_MS = 20_000;
 
 /** The clock start every case runs at; with --window 1d all records share one window. */

@@ -13,14 +13,18 @@ export async function main(argv: readonly string[]): Promise<never> {
   let exitCode = 0;
   let program: Command | null = null;
   try {
-    program = buildProgram({
-      terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
-      note,
-      forceExit: (code) => process.exit(code),
-      setExitCode: (code) => {
-        exitCode = code;
+    program = buildProgram(
+      {
+        terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
+        note,
+        forceExit: (code) => process.exit(code),
+        setExitCode: (code) => {
+          exitCode = code;
+        },
       },
-    });
+      // The command named first is all that needs defining; `help` (not in COMMANDS) needs them all.
+      COMMANDS.has(argv[2] ?? '') ? argv[2]! : null,
+    );
     if (argv.length <= 2) {
       note(`missing command: one of ${[...COMMANDS].join(', ')} (see 'statesync --help')`);
       exitCode = 2;
@@ -103,7 +107,7 @@ function reportCommanderError(err: CommanderError, note: (line: string) => void,
   return 2;
 }
 
-const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'query', 'watch', 'status', 'top', 'snapshot', 'compact']);
+const COMMANDS = new Set(['count', 'sum', 'min', 'max', 'avg', 'quantile', 'distinct', 'query', 'watch', 'status', 'top', 'snapshot', 'compact']);
 
 /** The (sub)command named on the command line, e.g. 'snapshot export', for pointing at its --help. */
 function commandPath(program: Command | null, argv: readonly string[]): string | null {

@@ -16,11 +16,6 @@ import {
 import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { formatDuration, parseDuration } from '../windows/duration.js';
-import { runQueryCommand } from './commands/query.js';
-import { runStatusCommand } from './commands/status.js';
-import { runStreamCommand } from './commands/stream.js';
-import { runWatchCommand } from './commands/watch.js';
-import { runCompact, runSnapshotExport, runSnapshotInspect, runSnapshotRestore } from './commands/snapshot.js';
 import {
   COLOR_MODES,
   parseInstant,
@@ -51,8 +46,14 @@ export function packageVersion(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-/** Builds the commander program; actions parse flags into frozen configs and call the commands. */
-export function buildProgram(io: ProgramIO): Command {
+/**
+ * Builds the commander program; actions parse flags into frozen configs and call the commands.
+ * Startup is most of a short run's time, so a run does only what its command needs: with `only`
+ * (main.ts passes the command the arguments start with) just that command is defined, not the ~150
+ * options of all of them (~5 ms); and each command's module is imported when it runs, so a start
+ * loads (and the bundle runs) only the code and Node built-ins of the command asked for.
+ */
+export function buildProgram(io: ProgramIO, only: string | null = null): Command {
   const program = new Command('statesync')
     .description('Keyed tumbling-window reductions over lines of text, with durable SQLite state.')
     .version(`statesync ${packageVersion()}`, '-V, --version', 'print the version')
@@ -64,14 +65,36 @@ export function buildProgram(io: ProgramIO): Command {
     .configureOutput({ outputError: () => undefined })
     .addHelpText('after', TOP_LEVEL_HELP);
 
-  addStreamCommand(program, 'count', 'count records per key per window (default key: every word)', io);
-  addStreamCommand(program, 'sum', 'sum a numeric value per key per window', io);
-  addStreamCommand(program, 'min', 'smallest numeric value per key per window', io);
-  addStreamCommand(program, 'max', 'largest numeric value per key per window', io);
-  addStreamCommand(program, 'avg', 'exact average of a numeric value per key per window', io);
-  addStreamCommand(program, 'quantile', 'quantiles of a numeric value per key per window, each within 1% (DDSketch)', io);
-  addStreamCommand(program, 'distinct', 'number of distinct values per key per window (exact to 1024, then HyperLogLog)', io);
+  for (const [name, define] of COMMANDS) if (only === null || only === name) define(program, io);
+  return program;
+}
 
+/** Each command's definition, in the order help lists them. */
+const COMMANDS: ReadonlyArray<readonly [string, (program: Command, io: ProgramIO) => void]> = [
+  ['count', (program, io) => addStreamCommand(program, 'count', 'count records per key per window (default key: every word)', io)],
+  ['sum', (program, io) => addStreamCommand(program, 'sum', 'sum a numeric value per key per window', io)],
+  ['min', (program, io) => addStreamCommand(program, 'min', 'smallest numeric value per key per window', io)],
+  ['max', (program, io) => addStreamCommand(program, 'max', 'largest numeric value per key per window', io)],
+  ['avg', (program, io) => addStreamCommand(program, 'avg', 'exact average of a numeric value per key per window', io)],
+  [
+    'quantile',
+    (program, io) => addStreamCommand(program, 'quantile', 'quantiles of a numeric value per key per window, each within 1% (DDSketch)', io),
+  ],
+  [
+    'distinct',
+    (program, io) =>
+      addStreamCommand(program, 'distinct', 'number of distinct values per key per window (exact to 1024, then HyperLogLog)', io),
+  ],
+  ['query', addQueryCommand],
+  ['watch', addWatchCommand],
+  ['snapshot', addSnapshotCommands],
+  ['compact', addCompactCommand],
+  ['status', addStatusCommand],
+  ['top', addTopCommand],
+  ['help', (program) => addHelpCommand(program)],
+];
+
+function addQueryCommand(program: Command, io: ProgramIO): void {
   addOutputOptions(
     program
       .command('query')
@@ -84,6 +107,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync query --db state.db --top 10')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; key?: string; window?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'query');
+      const { runQueryCommand } = await import('./commands/query.js');
       io.setExitCode(
         await runQueryCommand({
           db,
@@ -94,7 +118,9 @@ export function buildProgram(io: ProgramIO): Command {
         }),
       );
     });
+}
 
+function addWatchCommand(program: Command, io: ProgramIO): void {
   addOutputOptions(
     program
       .command('watch')
@@ -108,6 +134,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync watch --db shared.db --follow')
     .action(async (raw: RawOutputOptions & { db?: string; job?: string; from: string; follow?: boolean; final?: boolean }) => {
       const db = requireDb(raw.db, io.terminal.env, 'watch');
+      const { runWatchCommand } = await import('./commands/watch.js');
       io.setExitCode(
         await runWatchCommand({
           db,
@@ -120,7 +147,9 @@ export function buildProgram(io: ProgramIO): Command {
         }),
       );
     });
+}
 
+function addSnapshotCommands(program: Command, io: ProgramIO): void {
   const snapshot = program
     .command('snapshot')
     .description('export, restore or inspect a snapshot of the whole state')
@@ -136,6 +165,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync snapshot export --db state.db -o state.snap')
     .action(async (raw: { db?: string; output: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'snapshot export');
+      const { runSnapshotExport } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotExport(db, raw.output === '-' ? null : raw.output, packageVersion(), io.note));
     });
   snapshot
@@ -147,6 +177,7 @@ export function buildProgram(io: ProgramIO): Command {
     .addHelpText('after', '\nExample:\n  statesync snapshot restore state.snap --db fresh.db')
     .action(async (file: string, raw: { db?: string; force?: boolean }) => {
       const db = requireDb(raw.db, io.terminal.env, 'snapshot restore');
+      const { runSnapshotRestore } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotRestore(file, db, raw.force === true, io.note));
     });
   snapshot
@@ -156,9 +187,12 @@ export function buildProgram(io: ProgramIO): Command {
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExample:\n  statesync snapshot inspect state.snap')
     .action(async (file: string, raw: { format: string }) => {
+      const { runSnapshotInspect } = await import('./commands/snapshot.js');
       io.setExitCode(await runSnapshotInspect(file, raw.format === 'json', process.stdout));
     });
+}
 
+function addCompactCommand(program: Command, io: ProgramIO): void {
   program
     .command('compact')
     .description('drop finalized results past retention and expired dedupe ids; shrink the database and WAL')
@@ -168,9 +202,12 @@ export function buildProgram(io: ProgramIO): Command {
     .action(async (raw: { db?: string; retain?: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'compact');
       const retain = raw.retain === undefined ? null : parseDuration(raw.retain, '--retain');
+      const { runCompact } = await import('./commands/snapshot.js');
       io.setExitCode(await runCompact(db, retain, io.note));
     });
+}
 
+function addStatusCommand(program: Command, io: ProgramIO): void {
   program
     .command('status')
     .description('jobs, sources and offsets, open windows, rejected counts, database and WAL size')
@@ -181,9 +218,12 @@ export function buildProgram(io: ProgramIO): Command {
     .action(async (raw: { db?: string; format: string; workerTimeout: string }) => {
       const db = requireDb(raw.db, io.terminal.env, 'status');
       const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
+      const { runStatusCommand } = await import('./commands/status.js');
       io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
     });
+}
 
+function addTopCommand(program: Command, io: ProgramIO): void {
   program
     .command('top')
     .description('a full-screen live view of jobs, workers, open windows and publications (q quits)')
@@ -206,7 +246,9 @@ export function buildProgram(io: ProgramIO): Command {
       const { runTopCommand } = await import('./commands/top.js');
       io.setExitCode(await runTopCommand(config, { input: process.stdin, output: process.stdout }));
     });
+}
 
+function addHelpCommand(program: Command): void {
   program
     .command('help')
     .description("show a command's help, like COMMAND --help")
@@ -225,8 +267,6 @@ export function buildProgram(io: ProgramIO): Command {
       }
       command.outputHelp();
     });
-
-  return program;
 }
 
 const TOP_LEVEL_HELP = `
@@ -305,6 +345,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {
       const config: StreamConfig = parseStreamOptions(name, files, raw, io.terminal);
+      const { runStreamCommand } = await import('./commands/stream.js');
       io.setExitCode(await runStreamCommand(config, io.note, io.forceExit));
     });
 }

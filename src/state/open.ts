@@ -1,6 +1,5 @@
 import type { StateStore, StoreOptions } from './port.js';
 import { isPostgresUrl, parsePostgresUrl, redactUrl } from './postgres/url.js';
-import { SqliteStore } from './sqlite/store.js';
 
 /**
  * The store behind `--db`: a PostgreSQL server for a postgres:// or
@@ -12,6 +11,8 @@ export async function openStore(db: string | null, options: StoreOptions = {}): 
     const { PostgresStore } = await import('./postgres/store.js');
     return PostgresStore.open(db, options);
   }
+  // Also loaded only here: the option parsing that imports this module needs neither better-sqlite3 nor its addon.
+  const { SqliteStore } = await import('./sqlite/store.js');
   return SqliteStore.open(db, options);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the end-to-end tests: they spawn the real entry point
- * (bin/statesync.js over the bundled dist/statesync.mjs) as child processes, the way a
+ * (bin/statesync.js over the bundled dist/statesync.cjs) as child processes, the way a
  * user's shell would, and read results back through the CLI itself. Every test
  * file sets itself up with useTempDir, and waits with waitFor on a condition.
  */
@@ -27,7 +27,7 @@ export * from '../support/wait.js';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const binPath = join(repoRoot, 'bin', 'statesync.js');
 
-if (!existsSync(join(repoRoot, 'dist', 'statesync.mjs'))) {
+if (!existsSync(join(repoRoot, 'dist', 'statesync.cjs'))) {
   throw new Error(`${repoRoot}/dist is missing: run 'npm run build' before the end-to-end tests`);
 }
 

@@ -1,50 +1,76 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 
-/** The asset name under which build:binary embeds better-sqlite3's native addon. */
+/** The asset names under which build:binary embeds better-sqlite3's native addon, and its hash (hex). */
 export const ADDON_ASSET = 'better_sqlite3.node';
+const ADDON_HASH_ASSET = 'better_sqlite3.node.sha256';
 
-let binding: object | null | undefined;
+/** Put in by the bundler (scripts/bundle.mjs), absent when run from source: the better-sqlite3 whose JavaScript the bundle holds. */
+declare const STATESYNC_SQLITE_VERSION: string | undefined;
+
+interface Sqlite {
+  readonly Database: typeof Database;
+  /** better-sqlite3's `nativeBinding`: the addon, or its path; undefined: the package finds its own. */
+  readonly binding: object | string | undefined;
+}
+
+let sqlite: Sqlite | undefined;
 
 interface SeaModule {
   isSea(): boolean;
   getAsset(name: string): ArrayBuffer;
+  getAsset(name: string, encoding: 'utf8'): string;
+}
+
+/** Opens a better-sqlite3 database (a file, or a database image in a Buffer). */
+export function openSqlite(path: string | Buffer, options: Database.Options = {}): Database.Database {
+  sqlite ??= loadSqlite();
+  const { binding } = sqlite;
+  return new sqlite.Database(path, binding === undefined ? options : { ...options, nativeBinding: binding as string });
 }
 
 /**
- * Opens a better-sqlite3 database (a file, or a database image in a Buffer). Inside the single executable the native
- * addon is not on disk next to any node_modules: it is embedded as an asset,
- * written once to a per-user cache named by its content hash, loaded with
- * process.dlopen and handed to better-sqlite3 as its `nativeBinding`.
- * Outside the executable normal module resolution finds it.
+ * Where the native addon comes from. Inside the single executable it is not
+ * on disk next to any node_modules: it is embedded as an asset, written once
+ * to a per-user cache named by its content hash, and loaded with process.dlopen.
+ * The npm bundle holds better-sqlite3's JavaScript (loading the package's
+ * dozen modules was ~15 ms of every start) and takes the installed package's
+ * addon, found where its build puts it, without the `bindings` package's
+ * search; when the installed package is another version, or its addon is
+ * elsewhere, the installed package is used as it is. Run from source, the
+ * package finds its addon itself.
  */
-export function openSqlite(path: string | Buffer, options: Database.Options = {}): Database.Database {
-  const native = nativeBinding();
-  return new Database(path, native === null ? options : { ...options, nativeBinding: native as unknown as string });
+function loadSqlite(): Sqlite {
+  const require = createRequire(__filenameOrUrl());
+  const sea = seaModule(require);
+  if (sea?.isSea() === true) return { Database, binding: embeddedAddon(sea) };
+  if (typeof STATESYNC_SQLITE_VERSION !== 'string') return { Database, binding: undefined };
+  const dir = dirname(require.resolve('better-sqlite3/package.json'));
+  const installed = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
+  const addon = join(dir, 'build', 'Release', 'better_sqlite3.node');
+  if (installed.version === STATESYNC_SQLITE_VERSION && existsSync(addon)) return { Database, binding: addon };
+  return { Database: require('better-sqlite3') as typeof Database, binding: undefined };
 }
 
-function nativeBinding(): object | null {
-  if (binding !== undefined) return binding;
-  binding = null;
-  let sea: SeaModule;
+/** node:sea exists from Node 20.12; plain `node` runs report isSea() === false. */
+function seaModule(require: NodeJS.Require): SeaModule | null {
   try {
-    // node:sea exists from Node 20.12; plain `node` runs report isSea() === false.
-    sea = createRequire(__filenameOrUrl())('node:sea') as SeaModule;
+    return require('node:sea') as SeaModule;
   } catch {
-    return binding;
+    return null;
   }
-  if (!sea.isSea()) return binding;
+}
+
+function embeddedAddon(sea: SeaModule): object {
   const bytes = Buffer.from(sea.getAsset(ADDON_ASSET));
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  const file = cachedAddon(bytes, `better_sqlite3-${hash}.node`);
+  // Hashed by the build, which saves hashing ~2 MB at every start.
+  const file = cachedAddon(bytes, `better_sqlite3-${sea.getAsset(ADDON_HASH_ASSET, 'utf8')}.node`);
   const module = { exports: {} as object };
   process.dlopen(module, file);
-  binding = module.exports;
-  return binding;
+  return module.exports;
 }
 
 /** Writes the addon once per content hash (temporary file, then rename); the cache dir, else the temp dir. */
