@@ -1,5 +1,6 @@
 import { Chalk } from 'chalk';
 import type { ResultRow } from '../model.js';
+import type { PublicationSummary } from '../state/port.js';
 import { formatRowValue } from './number.js';
 
 /** What `top` shows of one job at one moment; the CLI fills it from the state store. */
@@ -58,15 +59,8 @@ export interface TopWindow {
   readonly keyRows: number;
 }
 
-export interface TopPublication {
-  readonly seq: number;
-  readonly start: number;
-  readonly end: number;
-  readonly revision: number;
-  readonly final: boolean;
-  readonly rowCount: number;
-  readonly publishedAt: number;
-}
+/** A publication as top lists it: its job is the one shown. */
+export type TopPublication = Omit<PublicationSummary, 'job'>;
 
 /** Rows shown at most per section, so the keys keep most of the screen. */
 const MAX_WORKERS = 6;
