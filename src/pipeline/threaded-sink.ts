@@ -145,7 +145,7 @@ export class ThreadedSink implements LineSink {
     const length = end - start;
     let f = this.filling;
     if (f !== null && (f.cursor !== cursor || f.start !== windowStart || f.used + length > f.view.length)) {
-      this.send();
+      this.send(f.used + length > f.view.length);
       f = null;
     }
     if (f === null) {
@@ -155,7 +155,7 @@ export class ThreadedSink implements LineSink {
     f.view.set(buf.subarray(start, end), f.used);
     f.used += length;
     // A run without a final newline ends its framer's input (the end, or a rotation): nothing may join its last word.
-    if (f.used >= CHUNK_BYTES || buf[end - 1] !== 10) this.send();
+    if (f.used >= CHUNK_BYTES || buf[end - 1] !== 10) this.send(f.used >= CHUNK_BYTES);
   }
 
   /** Null, or a promise to wait for before reading more: the threads are too far behind. */
@@ -165,7 +165,7 @@ export class ThreadedSink implements LineSink {
 
   /** Before a commit: everything read so far is counted and in the run's window tables. */
   async gather(): Promise<void> {
-    this.send();
+    this.send(false);
     for (const windows of await this.pool.collect()) {
       for (const w of windows) this.windows.at(w.start).addDelta(deltaOf(w));
     }
@@ -177,11 +177,12 @@ export class ThreadedSink implements LineSink {
     return this.pool.close();
   }
 
-  private send(): void {
+  /** Hands the chunk being filled to a thread, or counts it here until threads start; `full`: no more lines fit in it. */
+  private send(full: boolean): void {
     const f = this.filling;
     if (f === null) return;
     this.filling = null;
-    if (this.payoff.paysOff && (this.pool.started || f.used >= CHUNK_BYTES)) {
+    if (this.payoff.paysOff && (this.pool.started || full)) {
       this.pool.send(f.start, f.bytes, f.used, f.cursor);
       return;
     }

@@ -19,6 +19,11 @@ import { summarizerFor } from '../../src/reducers/summarize.js';
 import type { Liveness, StateStore } from '../../src/state/port.js';
 import { SqliteStore } from '../../src/state/sqlite/store.js';
 import type { SpawnCountWorker } from '../../src/threads/pool.js';
+import { RunCounters } from '../../src/pipeline/counters.js';
+import { recordsOf } from '../../src/pipeline/records.js';
+import type { SourceCursor } from '../../src/pipeline/source-cursors.js';
+import { ChunkWall, ThreadedSink } from '../../src/pipeline/threaded-sink.js';
+import { WindowClock } from '../../src/pipeline/window-clock.js';
 import { generateWordCorpus, total, wordCounts } from '../support/counts.js';
 import { seededRandom } from '../support/prng.js';
 import { counts as wordDelta } from '../conformance/support.js';
@@ -361,6 +366,43 @@ describe('StreamJob counting on threads', () => {
     expect(started.threads).toBe(3);
     expect(summary.records).toBe(total(truth));
     expect(totals(run.published[0]!)).toEqual(truth);
+  });
+
+  it('starts threads on lines that arrive in runs smaller than a chunk (a pipe reads 64 KB at a time)', async () => {
+    const { spawn, started } = await countingThreads();
+    const cfg = config('count', [], { threads: '2' });
+    const clock = new TestClock(START + 1000);
+    const windowClock = new WindowClock({ windowMs: cfg.windowMs, eventTime: false, latenessMs: 0, idleTimeoutMs: null, retryMs: 1000 }, clock.now());
+    const counters = new RunCounters();
+    const chunkWall = new ChunkWall();
+    const { sink: inline, windows } = recordsOf(cfg, reducerFor('count'), { clock: windowClock, wall: chunkWall, counters, dedupe: null });
+    const sink = new ThreadedSink(cfg, spawn, windows, windowClock, clock, counters, (err) => { throw err; }, inline, chunkWall);
+    const words = generateWordCorpus(seededRandom(0x919e), 2 * 1024 * 1024, 5_000);
+    const cursor: SourceCursor = {
+      kind: 'stdin',
+      label: 'stdin',
+      identity: null,
+      network: null,
+      fromOffset: 0,
+      toOffset: 0,
+      lines: 0,
+      maxEventTime: null,
+      records: 0,
+      bytes: 0,
+    };
+    // Runs of whole lines of at most 64 KB, as the framer hands over a pipe's reads.
+    for (let at = 0; at < words.length; ) {
+      const end = words.lastIndexOf(0x0a, Math.min(words.length, at + 65_536) - 1) + 1;
+      sink.lines(cursor, words, at, end);
+      at = end;
+    }
+    await sink.gather();
+    await sink.close();
+    expect(started.threads).toBe(2);
+    expect(counters.records).toBe(total(wordCounts(words.toString('utf8'))));
+    const delta = windows.at(windowClock.processingStart(clock.now())).unsettled();
+    const counted = new Map(delta.keys.slice(0, delta.size).map((key, i) => [key, delta.counts[i]!]));
+    expect(counted).toEqual(wordCounts(words.toString('utf8')));
   });
 
   it('stops the run when a counting thread fails: the run fails with its error and commits nothing it did not count', async () => {
