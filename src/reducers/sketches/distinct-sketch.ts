@@ -89,6 +89,11 @@ export class DistinctSketch {
   /** Past EXACT_LIMIT distinct hashes, the set becomes registers. */
   private grew(): void {
     if (this.size + (this.zeroHash ? 1 : 0) <= EXACT_LIMIT) return;
+    this.toRegisters();
+  }
+
+  /** The exact set's hashes, moved into registers: from now on the sketch estimates. */
+  private toRegisters(): void {
     const registers = new Uint8Array(M);
     this.forEachHash((hi, lo) => addToRegisters(registers, hi, lo));
     this.registers = registers;
@@ -179,15 +184,8 @@ export class DistinctSketch {
       return;
     }
     if (tag !== DISTINCT_SPARSE_V1 && tag !== DISTINCT_DENSE_V1) throw new Error(`not a distinct sketch (tag ${tag})`);
-    if (this.registers === null) {
-      const registers = new Uint8Array(M);
-      this.forEachHash((hi, lo) => addToRegisters(registers, hi, lo));
-      this.registers = registers;
-      this.table = null;
-      this.size = 0;
-      this.zeroHash = false;
-    }
-    const registers = this.registers;
+    if (this.registers === null) this.toRegisters();
+    const registers = this.registers!;
     if (tag === DISTINCT_SPARSE_V1) {
       const n = input.varint();
       let index = 0;
