@@ -36,9 +36,10 @@ export const WATCH_POLL_MS = 200;
 export const ENDED_WORKER_ROWS_MS = 3_600_000;
 
 /**
- * Counting threads without --threads: one per available core, at most this many. Each thread holds
- * its own tables of the open windows, and the reading thread merges them all at every commit, so
- * past a few threads memory and merging grow while reading (one thread) stays the limit.
+ * Counting threads without --threads (the reading thread among them): one per available core, at
+ * most this many. Each worker holds its own tables of the open windows, and the reading thread
+ * merges them all at every commit, so past a few threads memory and merging grow while reading
+ * (one thread) stays the limit.
  */
 export const MAX_DEFAULT_THREADS = 8;
 

@@ -340,7 +340,7 @@ function addStreamCommand(program: Command, name: ReductionName, description: st
     .option('--max-line-bytes <n>', 'longer lines are rejected and counted', String(DEFAULT_MAX_LINE_BYTES))
     .option('--reject-output <file>', 'append each rejected line, with its reason, source and byte offset, to FILE')
     .option('--metrics <[host:]port>', 'serve Prometheus /metrics and /healthz over HTTP (host defaults to 127.0.0.1; port 0 takes a free one)')
-    .option('--threads <n>', 'threads counting records (default: one per core, at most 8; event time, --dedupe and --reject-output count on one)');
+    .option('--threads <n>', 'threads counting records, the reading thread among them (default: one per core, at most 8; event time, --dedupe and --reject-output count on one)');
   addOutputOptions(command)
     .addHelpText('after', `\nExample:\n  ${EXAMPLES[name]}`)
     .action(async (files: string[], raw: RawStreamOptions) => {

@@ -11,8 +11,6 @@ export interface LaneHost {
   due(): boolean;
   /** Commits and finalizes what is due, as the store operation in flight. */
   catchUp(): Promise<void>;
-  /** --threads: null, or a promise to wait for before reading on (the counting threads are too far behind). */
-  backlog?(): Promise<void> | null;
   /** A framer whose lines go to the run's records, counted in `cursor`'s source, from `offset` on. */
   framer(cursor: SourceCursor, offset: number): LineFramer;
 }
@@ -46,8 +44,6 @@ export async function pumpLane(
       if (host.ops.busy) await host.ops.whenIdle(() => take(chunk));
       else take(chunk);
       if (host.stop.stopped) return true;
-      const backlog = host.backlog?.() ?? null;
-      if (backlog !== null) await backlog;
       if (host.due()) await host.catchUp();
     }
   } catch (err) {

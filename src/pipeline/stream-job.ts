@@ -278,7 +278,6 @@ export class StreamJob {
       progress: deps.progress,
       due: () => this.isDue(deps.clock.now()),
       catchUp: () => this.ops.run(() => this.commitAndFinalizeDue()),
-      backlog: () => this.threaded?.backlog() ?? null,
       commit: () => this.committer.commit(),
       framer: (cursor, offset) => framerFor(this.sink, cursor, this.counters, deps.reject, config.maxLineBytes, offset),
       badInput: (error) => {

@@ -13,7 +13,7 @@ import type { SourceCursor } from './source-cursors.js';
 import type { WindowClock } from './window-clock.js';
 
 /*
- * Counting on N threads (--threads N).
+ * Counting on N threads (--threads N): the reading thread and N-1 worker threads.
  *
  * The reading thread does everything but counting, as with one thread: it
  * reads the lanes, frames lines (LineFramer: offsets, bad lines, the BOM,
@@ -21,34 +21,36 @@ import type { WindowClock } from './window-clock.js';
  * window of the moment it was read, as WordBytes and TextRecords do), opens
  * that window (so it fires at its end), and moves the source's offset. The
  * framer's runs of whole lines are copied (one memcpy per run, none per
- * record) into chunks of ~256 KB, one source and one window each, whose
- * buffers are transferred to the thread with the least bytes waiting, and
- * back once counted, for the next chunk. Reading pauses while a thread has
- * more than a few MB waiting, so memory stays flat.
+ * record) into chunks of ~256 KB, one source and one window each. A chunk's
+ * buffer is transferred to the worker with the least bytes waiting, and back
+ * once counted, for the next chunk; when every worker already has a few
+ * chunks waiting, the reading thread counts the chunk itself, into the run's
+ * window tables. So N threads count on N cores, no worker runs dry, and
+ * reading never outruns counting: memory stays flat without a pause rule.
  *
- * Threads stop paying when nearly every record has a new key (threads/payoff.ts):
+ * Workers stop paying when nearly every record has a new key (threads/payoff.ts):
  * then the rest of the run is counted on the reading thread.
  *
- * Threads start with the first full chunk: until then (a small input, a
- * trickle between commits) the reading thread counts each chunk itself, with
- * the job's own line sink reading the chunk's window from a ChunkWall, so
- * `echo a | statesync count` pays for no thread. Counted here or there, the
- * partials end in the same window tables.
+ * Workers start with the first full chunk: until then (a small input, a
+ * trickle between commits) the reading thread counts every chunk, so
+ * `echo a | statesync count` pays for no thread.
  *
- * Each counting thread runs the single-threaded line sink of the job
- * (records.ts: WordBytes, TextWords, TextRecords) into tables of its own, one
- * per window, and answers each chunk with its records, lines and rejections
- * (added to the source's cursor and the run's counters as they arrive).
+ * The reading thread counts a chunk with the job's own line sink, reading
+ * the chunk's window from a ChunkWall. Each worker runs the same
+ * single-threaded line sink (records.ts: WordBytes, TextWords, TextRecords)
+ * into tables of its own, one per window, and answers each chunk with its
+ * records, lines and rejections (added to the source's cursor and the run's
+ * counters as they arrive).
  *
  * Every commit first gathers (Committer: BatchParts.gather): the chunk being
- * filled is sent, each thread is asked for its tables, and since a thread
- * answers in order, its tables come after every chunk sent before; they are
- * added (as delta columns, the way the store's deltas merge) into the run's
- * window tables. Only then does the commit read the offsets and deltas, and
- * no chunk is read while a commit runs (OneInFlight), so a committed offset
- * never passes an uncounted line: exactly-once, resume and SIGKILL are as
- * with one thread. Finalization always commits first (Finalizer.fireDue, the
- * end of a run), so it too sees everything counted.
+ * filled is counted or sent, each worker is asked for its tables, and since
+ * a worker answers in order, its tables come after every chunk sent before;
+ * they are added (as delta columns, the way the store's deltas merge) into
+ * the run's window tables. Only then does the commit read the offsets and
+ * deltas, and no chunk is read while a commit runs (OneInFlight), so a
+ * committed offset never passes an uncounted line: exactly-once, resume and
+ * SIGKILL are as with one thread. Finalization always commits first
+ * (Finalizer.fireDue, the end of a run), so it too sees everything counted.
  *
  * Results equal one thread's: a count is a sum of integers, min and max do
  * not depend on order, and sum keeps a double-double (exact for integers up
@@ -62,7 +64,7 @@ import type { WindowClock } from './window-clock.js';
  * connections of one source.
  */
 
-/** How many threads count the job's records: --threads, else one per core (defaults.ts); 1 for an order-sensitive job (see above). */
+/** How many threads count the job's records, the reading thread included: --threads, else one per core (defaults.ts); 1 for an order-sensitive job (see above). */
 export function countingThreads(config: StreamConfig): number {
   return oneThreadBecause(config) === null ? (config.threads ?? defaultThreads()) : 1;
 }
@@ -87,8 +89,11 @@ export class ChunkWall implements Clock {
 
 /** Bytes of lines per chunk sent to a thread: few messages, little waiting at a commit. */
 const CHUNK_BYTES = 256 * 1024;
-/** Bytes that may wait per thread before reading pauses: memory stays bounded when reading outruns counting. */
-const BACKLOG_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes a worker may have waiting and still be sent the next chunk; past that the reading thread
+ * counts it. Three chunks: a worker still has work while the reading thread counts one and frames the next.
+ */
+const SHARE_BYTES = 3 * CHUNK_BYTES;
 
 interface Filling {
   readonly cursor: SourceCursor;
@@ -98,7 +103,7 @@ interface Filling {
   used: number;
 }
 
-/** The reading thread's line sink when counting on threads: chunks out, tables back at each commit. */
+/** The reading thread's line sink when counting on threads: chunks counted here or sent out, tables back at each commit. */
 export class ThreadedSink implements LineSink {
   private readonly pool: CountPool;
   private filling: Filling | null = null;
@@ -119,7 +124,7 @@ export class ThreadedSink implements LineSink {
     private readonly chunkWall: ChunkWall,
   ) {
     this.pool = new CountPool(
-      countingThreads(config),
+      countingThreads(config) - 1,
       config,
       spawn,
       {
@@ -134,7 +139,6 @@ export class ThreadedSink implements LineSink {
         },
         failed,
       },
-      BACKLOG_BYTES,
     );
   }
 
@@ -142,25 +146,37 @@ export class ThreadedSink implements LineSink {
     const windowStart = this.clock.processingStart(this.wall.now());
     // Opened now, as with one thread: the window fires at its end whether or not its counts are back.
     this.windows.at(windowStart);
-    const length = end - start;
-    let f = this.filling;
-    if (f !== null && (f.cursor !== cursor || f.start !== windowStart || f.used + length > f.view.length)) {
-      this.send(f.used + length > f.view.length);
-      f = null;
+    let from = start;
+    while (from < end) {
+      let f = this.filling;
+      if (f !== null && (f.cursor !== cursor || f.start !== windowStart)) {
+        this.send(false);
+        f = null;
+      }
+      f ??= this.filling = this.chunk(cursor, windowStart, CHUNK_BYTES);
+      let to = end;
+      if (end - from > f.view.length - f.used) {
+        // Cut after the last whole line that fits, so chunks stay small enough to share out evenly.
+        const newline = buf.lastIndexOf(10, from + f.view.length - f.used - 1);
+        if (newline >= from) {
+          to = newline + 1;
+        } else if (f.used > 0) {
+          this.send(true);
+          continue;
+        } else {
+          // A line longer than a chunk gets a chunk of its own.
+          const lineEnd = buf.indexOf(10, from);
+          to = lineEnd < 0 || lineEnd >= end ? end : lineEnd + 1;
+          f = this.filling = this.chunk(cursor, windowStart, to - from);
+        }
+      }
+      f.view.set(buf.subarray(from, to), f.used);
+      f.used += to - from;
+      from = to;
+      if (f.used === f.view.length || to < end) this.send(true);
     }
-    if (f === null) {
-      const bytes = (length <= CHUNK_BYTES ? this.spare.pop() : undefined) ?? new ArrayBuffer(Math.max(CHUNK_BYTES, length));
-      f = this.filling = { cursor, start: windowStart, bytes, view: new Uint8Array(bytes), used: 0 };
-    }
-    f.view.set(buf.subarray(start, end), f.used);
-    f.used += length;
     // A run without a final newline ends its framer's input (the end, or a rotation): nothing may join its last word.
-    if (f.used >= CHUNK_BYTES || buf[end - 1] !== 10) this.send(f.used >= CHUNK_BYTES);
-  }
-
-  /** Null, or a promise to wait for before reading more: the threads are too far behind. */
-  backlog(): Promise<void> | null {
-    return this.pool.whenBelowLimit();
+    if (buf[end - 1] !== 10) this.send(false);
   }
 
   /** Before a commit: everything read so far is counted and in the run's window tables. */
@@ -177,12 +193,17 @@ export class ThreadedSink implements LineSink {
     return this.pool.close();
   }
 
-  /** Hands the chunk being filled to a thread, or counts it here until threads start; `full`: no more lines fit in it. */
+  private chunk(cursor: SourceCursor, start: number, size: number): Filling {
+    const bytes = (size === CHUNK_BYTES ? this.spare.pop() : undefined) ?? new ArrayBuffer(size);
+    return { cursor, start, bytes, view: new Uint8Array(bytes), used: 0 };
+  }
+
+  /** Hands the chunk being filled to a worker, or counts it here (see above); `full`: no more lines fit in it. */
   private send(full: boolean): void {
     const f = this.filling;
     if (f === null) return;
     this.filling = null;
-    if (this.payoff.paysOff && (this.pool.started || full)) {
+    if (this.payoff.paysOff && (this.pool.started ? this.pool.leastBacklog() < SHARE_BYTES : full)) {
       this.pool.send(f.start, f.bytes, f.used, f.cursor);
       return;
     }

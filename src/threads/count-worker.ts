@@ -14,7 +14,8 @@ import type { DeltaColumns } from '../model.js';
 import { reducerFor } from '../reducers/reducers.js';
 import type { CountWorkerData, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
 
-const { config } = workerData as CountWorkerData;
+const { config, progress } = workerData as CountWorkerData;
+const bytesCounted = new Int32Array(progress);
 const port = parentPort!;
 /** The window of the chunk being counted: the reading thread decided it, so the sink's clock reads it. */
 let chunkStart = 0;
@@ -47,10 +48,10 @@ port.on('message', (message: ToCountWorker) => {
   if (message.kind === 'chunk') {
     chunkStart = message.start;
     sink.lines(cursor, Buffer.from(message.bytes, 0, message.length), 0, message.length, 0);
+    Atomics.add(bytesCounted, 0, message.length);
     const answer: FromCountWorker = {
       kind: 'counted',
       bytes: message.bytes,
-      length: message.length,
       records: counters.records,
       lines: cursor.lines,
       keys: windows.at(chunkStart).size,
@@ -68,7 +69,12 @@ port.on('message', (message: ToCountWorker) => {
   // Only the window of the latest chunk can receive more: drop the others' tables.
   windows.dropEndingBy(chunkStart);
   const answer: FromCountWorker = { kind: 'tables', windows: deltas.map(({ start, delta }) => encode(start, delta)) };
-  port.postMessage(answer);
+  // Moved, not copied: a window of a million keys is megabytes.
+  const moved: ArrayBuffer[] = [];
+  for (const w of answer.windows) {
+    for (const column of [w.keyBlob, w.counts, w.sums, w.sumLows, w.mins, w.maxs]) if (column !== null) moved.push(column.buffer as ArrayBuffer);
+  }
+  port.postMessage(answer, moved);
 });
 
 function encode(start: number, d: DeltaColumns): EncodedWindow {
@@ -78,7 +84,8 @@ function encode(start: number, d: DeltaColumns): EncodedWindow {
   return {
     start,
     size: n,
-    keyBlob: d.keyBlob ?? null,
+    // Copied when it shares its memory (a small Buffer lives in Node's pool), so it can be moved.
+    keyBlob: d.keyBlob === undefined ? null : d.keyBlob.byteLength === d.keyBlob.buffer.byteLength ? d.keyBlob : new Uint8Array(d.keyBlob),
     keys: d.keyBlob === undefined ? d.keys.slice(0, n) : null,
     counts,
     sums: column(d.sums),

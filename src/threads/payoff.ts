@@ -1,11 +1,11 @@
 /**
- * Threads stop paying when nearly every record brings a new key (request ids, unique lines): each
- * thread inserts its own copy of every key (a new key costs several times a known one), and the
- * reading thread inserts each one once more when it merges the threads' tables at a commit, so
+ * Workers stop paying when nearly every record brings a new key (request ids, unique lines): each
+ * worker inserts its own copy of every key (a new key costs several times a known one), and the
+ * reading thread inserts each one once more when it merges the workers' tables at a commit, so
  * the merge alone costs about what counting on one thread would, and memory holds every key
- * three times. Measured after 500k records on two threads: 50k distinct words hold 0.12 keys per
- * record and 1M distinct words 0.29, and two threads are faster on both; a `--key line` count of
- * unique lines holds 1.
+ * twice. Measured after 500k records counted by workers (two of them): 50k distinct words hold
+ * 0.12 keys per record and 1M distinct words 0.29, and threads are faster on both; a `--key line`
+ * count of unique lines holds 1.
  */
 const MAX_KEYS_PER_RECORD = 0.6;
 /** Fewer records tell too little about the keys. */

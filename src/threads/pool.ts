@@ -30,8 +30,10 @@ interface Thread {
   readonly worker: Worker;
   /** The tags of chunks sent and not counted yet, in the order sent. */
   readonly sent: unknown[];
-  /** Bytes sent and not counted yet. */
-  backlog: number;
+  /** Bytes sent, modulo 2^32. */
+  bytesSent: number;
+  /** Bytes counted, modulo 2^32, as the thread updates it. */
+  readonly bytesCounted: Int32Array;
   /** The answer to the `collect` in flight. */
   tables: ((windows: EncodedWindow[]) => void) | null;
 }
@@ -44,7 +46,6 @@ interface Thread {
 export class CountPool {
   private threads: Thread[] = [];
   private failure: unknown = null;
-  private readonly drained: Array<() => void> = [];
   private readonly failedCollects: Array<(error: unknown) => void> = [];
 
   constructor(
@@ -52,8 +53,6 @@ export class CountPool {
     private readonly config: StreamConfig,
     private readonly spawn: SpawnCountWorker,
     private readonly events: PoolEvents,
-    /** Bytes that may wait per thread before a reader should pause. */
-    private readonly backlogLimit: number,
   ) {}
 
   /** Whether the threads are running (they start with the first chunk sent). */
@@ -65,17 +64,18 @@ export class CountPool {
   send(start: number, bytes: ArrayBuffer, length: number, tag: unknown): void {
     if (this.threads.length === 0) this.startThreads();
     let thread = this.threads[0]!;
-    for (const t of this.threads) if (t.backlog < thread.backlog) thread = t;
+    for (const t of this.threads) if (backlog(t) < backlog(thread)) thread = t;
     thread.sent.push(tag);
-    thread.backlog += length;
+    thread.bytesSent = (thread.bytesSent + length) | 0;
     const message: ToCountWorker = { kind: 'chunk', start, bytes, length };
     thread.worker.postMessage(message, [bytes]);
   }
 
-  /** Resolves once every thread is under its backlog limit again; null when none is over it now. */
-  whenBelowLimit(): Promise<void> | null {
-    if (!this.overLimit()) return null;
-    return new Promise((resolve) => this.drained.push(resolve));
+  /** The fewest bytes any thread has waiting, now (not as of its last answer): 0 before the threads start. */
+  leastBacklog(): number {
+    let least = this.threads.length === 0 ? 0 : Infinity;
+    for (const t of this.threads) least = Math.min(least, backlog(t));
+    return least;
   }
 
   /** Everything counted since the last collect, per thread; every chunk sent before it is counted first. */
@@ -100,13 +100,16 @@ export class CountPool {
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
 
-  private overLimit(): boolean {
-    return this.threads.some((t) => t.backlog > this.backlogLimit);
-  }
-
   private startThreads(): void {
     for (let i = 0; i < this.size; i++) {
-      const thread: Thread = { worker: this.spawn({ config: this.config }), sent: [], backlog: 0, tables: null };
+      const progress = new SharedArrayBuffer(4);
+      const thread: Thread = {
+        worker: this.spawn({ config: this.config, progress }),
+        sent: [],
+        bytesSent: 0,
+        bytesCounted: new Int32Array(progress),
+        tables: null,
+      };
       thread.worker.on('message', (message: FromCountWorker) => this.onMessage(thread, message));
       thread.worker.on('error', (error) => this.fail(error));
       thread.worker.on('exit', (code) => {
@@ -118,9 +121,7 @@ export class CountPool {
 
   private onMessage(thread: Thread, message: FromCountWorker): void {
     if (message.kind === 'counted') {
-      thread.backlog -= message.length;
       this.events.counted(thread.sent.shift(), message, this.threads.indexOf(thread));
-      if (this.drained.length > 0 && !this.overLimit()) for (const resolve of this.drained.splice(0)) resolve();
       return;
     }
     const resolve = thread.tables;
@@ -135,8 +136,11 @@ export class CountPool {
     const error = new RuntimeFailure(`a counting thread failed: ${describeCause(cause)}`, { cause });
     this.failure = error;
     for (const reject of this.failedCollects.splice(0)) reject(error);
-    // Readers waiting for room must not wait forever: the run stops on the failure.
-    for (const resolve of this.drained.splice(0)) resolve();
     this.events.failed(error);
   }
+}
+
+/** Bytes sent to `thread` and not counted yet. */
+function backlog(thread: Thread): number {
+  return (thread.bytesSent - Atomics.load(thread.bytesCounted, 0)) | 0;
 }

@@ -10,6 +10,11 @@ import type { RejectReason } from '../records/framer.js';
 /** What a counting thread is started with. */
 export interface CountWorkerData {
   readonly config: StreamConfig;
+  /**
+   * One Int32 the thread adds each chunk's length to once it is counted (modulo 2^32): the
+   * reading thread sees how far behind a thread is without waiting for its answers.
+   */
+  readonly progress: SharedArrayBuffer;
 }
 
 /** Main -> worker. */
@@ -25,7 +30,6 @@ export type FromCountWorker =
   | {
       readonly kind: 'counted';
       readonly bytes: ArrayBuffer;
-      readonly length: number;
       readonly records: number;
       readonly lines: number;
       /** The keys the thread's table of the chunk's window holds now (ThreadPayoff). */

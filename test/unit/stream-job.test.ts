@@ -327,8 +327,11 @@ describe('StreamJob in event time', () => {
 });
 
 describe('StreamJob counting on threads', () => {
-  /** The real counting thread, bundled from its source as `npm run build` does; every thread started is counted. */
-  async function countingThreads() {
+  /**
+   * The real counting thread, bundled from its source as `npm run build` does; every thread started
+   * is counted. A thread given a `gate` starts counting only once the gate is opened (openGate).
+   */
+  async function countingThreads(gate?: Int32Array) {
     const bundled = await build({
       entryPoints: [join(import.meta.dirname, '../../src/threads/count-worker.ts')],
       bundle: true,
@@ -337,47 +340,30 @@ describe('StreamJob counting on threads', () => {
       write: false,
       logLevel: 'silent',
     });
-    const code = bundled.outputFiles[0]!.text;
+    const held = "Atomics.wait(new Int32Array(require('node:worker_threads').workerData.gate), 0, 0);\n";
+    const code = (gate === undefined ? '' : held) + bundled.outputFiles[0]!.text;
     const started = { threads: 0 };
     const spawn: SpawnCountWorker = (data) => {
       started.threads++;
-      return new Worker(code, { eval: true, workerData: data });
+      return new Worker(code, { eval: true, workerData: { ...data, gate: gate?.buffer } });
     };
     return { spawn, started };
   }
 
-  it('counts a small input on the reading thread: no thread is started', async () => {
-    const { spawn, started } = await countingThreads();
-    const clock = new TestClock(START + 1000);
-    const run = start(config('count', [file('small.txt', 'a b a\nc\n')], { threads: '4' }), clock, LIVENESS, spawn);
-    const summary = await run.done;
-    expect(summary.records).toBe(4);
-    expect(started.threads).toBe(0);
-    expect(totals(run.published[0]!)).toEqual(new Map([['a', 2], ['b', 1], ['c', 1]]));
-  });
+  function openGate(gate: Int32Array): void {
+    Atomics.store(gate, 0, 1);
+    Atomics.notify(gate, 0);
+  }
 
-  it('starts every thread once a chunk is full, and counts exactly', async () => {
-    const { spawn, started } = await countingThreads();
-    const words = generateWordCorpus(seededRandom(0x7e57), 2 * 1024 * 1024, 5_000);
-    const truth = wordCounts(words.toString('utf8'));
-    const clock = new TestClock(START + 1000);
-    const run = start(config('count', [file('words.txt', words)], { threads: '3' }), clock, LIVENESS, spawn);
-    const summary = await run.done;
-    expect(started.threads).toBe(3);
-    expect(summary.records).toBe(total(truth));
-    expect(totals(run.published[0]!)).toEqual(truth);
-  });
-
-  it('starts threads on lines that arrive in runs smaller than a chunk (a pipe reads 64 KB at a time)', async () => {
-    const { spawn, started } = await countingThreads();
-    const cfg = config('count', [], { threads: '2' });
+  /** A ThreadedSink as a stream job builds it, fed by hand; `counted()` reads what the run's window tables hold. */
+  function threadedSink(spawn: SpawnCountWorker, threads: string) {
+    const cfg = config('count', [], { threads });
     const clock = new TestClock(START + 1000);
     const windowClock = new WindowClock({ windowMs: cfg.windowMs, eventTime: false, latenessMs: 0, idleTimeoutMs: null, retryMs: 1000 }, clock.now());
     const counters = new RunCounters();
     const chunkWall = new ChunkWall();
     const { sink: inline, windows } = recordsOf(cfg, reducerFor('count'), { clock: windowClock, wall: chunkWall, counters, dedupe: null });
     const sink = new ThreadedSink(cfg, spawn, windows, windowClock, clock, counters, (err) => { throw err; }, inline, chunkWall);
-    const words = generateWordCorpus(seededRandom(0x919e), 2 * 1024 * 1024, 5_000);
     const cursor: SourceCursor = {
       kind: 'stdin',
       label: 'stdin',
@@ -390,6 +376,39 @@ describe('StreamJob counting on threads', () => {
       records: 0,
       bytes: 0,
     };
+    const counted = () => {
+      const delta = windows.at(windowClock.processingStart(clock.now())).unsettled();
+      return new Map(delta.keys.slice(0, delta.size).map((key, i) => [key, delta.counts[i]!]));
+    };
+    return { sink, cursor, counters, counted };
+  }
+
+  it('counts a small input on the reading thread: no thread is started', async () => {
+    const { spawn, started } = await countingThreads();
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [file('small.txt', 'a b a\nc\n')], { threads: '4' }), clock, LIVENESS, spawn);
+    const summary = await run.done;
+    expect(summary.records).toBe(4);
+    expect(started.threads).toBe(0);
+    expect(totals(run.published[0]!)).toEqual(new Map([['a', 2], ['b', 1], ['c', 1]]));
+  });
+
+  it('starts every worker once a chunk is full (the reading thread is one of the threads), and counts exactly', async () => {
+    const { spawn, started } = await countingThreads();
+    const words = generateWordCorpus(seededRandom(0x7e57), 2 * 1024 * 1024, 5_000);
+    const truth = wordCounts(words.toString('utf8'));
+    const clock = new TestClock(START + 1000);
+    const run = start(config('count', [file('words.txt', words)], { threads: '3' }), clock, LIVENESS, spawn);
+    const summary = await run.done;
+    expect(started.threads).toBe(2);
+    expect(summary.records).toBe(total(truth));
+    expect(totals(run.published[0]!)).toEqual(truth);
+  });
+
+  it('starts threads on lines that arrive in runs smaller than a chunk (a pipe reads 64 KB at a time)', async () => {
+    const { spawn, started } = await countingThreads();
+    const { sink, cursor, counters, counted } = threadedSink(spawn, '2');
+    const words = generateWordCorpus(seededRandom(0x919e), 2 * 1024 * 1024, 5_000);
     // Runs of whole lines of at most 64 KB, as the framer hands over a pipe's reads.
     for (let at = 0; at < words.length; ) {
       const end = words.lastIndexOf(0x0a, Math.min(words.length, at + 65_536) - 1) + 1;
@@ -398,11 +417,32 @@ describe('StreamJob counting on threads', () => {
     }
     await sink.gather();
     await sink.close();
-    expect(started.threads).toBe(2);
+    expect(started.threads).toBe(1);
     expect(counters.records).toBe(total(wordCounts(words.toString('utf8'))));
-    const delta = windows.at(windowClock.processingStart(clock.now())).unsettled();
-    const counted = new Map(delta.keys.slice(0, delta.size).map((key, i) => [key, delta.counts[i]!]));
-    expect(counted).toEqual(wordCounts(words.toString('utf8')));
+    expect(counted()).toEqual(wordCounts(words.toString('utf8')));
+  });
+
+  it('counts on the reading thread what no worker has room for: a stalled worker is sent three chunks of bytes, the rest is counted here', async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const { spawn, started } = await countingThreads(gate);
+    const { sink, cursor, counters, counted } = threadedSink(spawn, '2');
+    const words = generateWordCorpus(seededRandom(0x5a1e), 2 * 1024 * 1024, 5_000);
+    // Chunks of 256 KB, cut after the last whole line that fits.
+    const cuts = [0];
+    while (words.length - cuts.at(-1)! > 256 * 1024) cuts.push(words.lastIndexOf(0x0a, cuts.at(-1)! + 256 * 1024 - 1) + 1);
+    sink.lines(cursor, words, 0, words.length);
+    // The worker is sent chunks until three chunks' bytes wait for it, not counted yet; the full
+    // chunks after them are counted here already, and the last one, not full, waits for more lines.
+    let sent = 0;
+    while (cuts[sent]! < 3 * 256 * 1024) sent++;
+    expect(started.threads).toBe(1);
+    expect(counters.records).toBe(total(wordCounts(words.subarray(cuts[sent], cuts.at(-1)).toString('utf8'))));
+    openGate(gate);
+    const truth = wordCounts(words.toString('utf8'));
+    await sink.gather();
+    await sink.close();
+    expect(counters.records).toBe(total(truth));
+    expect(counted()).toEqual(truth);
   });
 
   it('stops the run when a counting thread fails: the run fails with its error and commits nothing it did not count', async () => {
