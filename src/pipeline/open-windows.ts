@@ -46,6 +46,11 @@ export class OpenWindows<T extends WindowTable> {
     return table;
   }
 
+  /** Each window's start and table. */
+  entries(): IterableIterator<[number, T]> {
+    return this.tables.entries();
+  }
+
   /** What the next commit sends: each window's uncommitted partials. */
   deltas(): WindowDelta[] {
     const windows: WindowDelta[] = [];

@@ -2,7 +2,8 @@ import type { StreamConfig } from '../config.js';
 import { defaultThreads } from '../defaults.js';
 import type { DeltaColumns } from '../model.js';
 import type { WindowTable } from '../reducers/window-table.js';
-import type { EncodedWindow } from '../threads/protocol.js';
+import { WordCountTable } from '../reducers/word-count-table.js';
+import type { EncodedDelta } from '../threads/protocol.js';
 import { ThreadPayoff } from '../threads/payoff.js';
 import { CountPool, type SpawnCountWorker } from '../threads/pool.js';
 import type { Clock } from '../windows/tumbling.js';
@@ -183,7 +184,12 @@ export class ThreadedSink implements LineSink {
   async gather(): Promise<void> {
     this.send(false);
     for (const windows of await this.pool.collect()) {
-      for (const w of windows) this.windows.at(w.start).addDelta(deltaOf(w));
+      for (const w of windows) {
+        const table = this.windows.at(w.start);
+        if (w.records === undefined) table.addDelta(deltaOf(w));
+        else if (table instanceof WordCountTable) table.addRecords(w.records);
+        else throw new Error('a counting thread handed over word-count records for another kind of table');
+      }
     }
     // Everything the threads counted is here now: they are no longer needed.
     if (!this.payoff.paysOff && this.pool.started) await this.pool.close();
@@ -213,15 +219,10 @@ export class ThreadedSink implements LineSink {
   }
 }
 
-function deltaOf(w: EncodedWindow): DeltaColumns {
-  let keys = w.keys;
+function deltaOf(w: EncodedDelta): DeltaColumns {
   return {
     size: w.size,
-    ...(w.keyBlob === null ? {} : { keyBlob: w.keyBlob }),
-    get keys(): string[] {
-      keys ??= w.size === 0 ? [] : Buffer.from(w.keyBlob!.buffer, w.keyBlob!.byteOffset, w.keyBlob!.byteLength).toString('utf8').split('\0');
-      return keys;
-    },
+    keys: w.keys,
     counts: w.counts,
     sums: w.sums,
     sumLows: w.sumLows,

@@ -162,6 +162,27 @@ export class WordCountTable implements WindowTable {
     }
   }
 
+  /**
+   * --threads: the records counted since the last settle as they lie in the arena (one copy, no
+   * key encoded), for another thread's table to add with `addRecords`.
+   */
+  unsettledRecords(): ArrayBuffer {
+    return this.arenaF64.buffer.slice(0, this.used) as ArrayBuffer;
+  }
+
+  /** Adds another table's records (`unsettledRecords`): their keys and hashes are used as they are. */
+  addRecords(records: ArrayBuffer): void {
+    const f64 = new Float64Array(records);
+    const i32 = new Int32Array(records);
+    const bytes = new Uint8Array(records);
+    for (let unit = 0; unit * 8 < records.byteLength; ) {
+      const length = i32[unit * 2 + LENGTH]!;
+      const n = f64[unit]!;
+      if (n !== 0) this.countKey(bytes, unit * 8 + KEY, length, i32[unit * 2 + HASH]!, n);
+      unit += (KEY + length + 7) >>> 3;
+    }
+  }
+
   addDelta(delta: DeltaColumns): void {
     const keyBlob = delta.keyBlob ?? Buffer.from(delta.keys.slice(0, delta.size).join('\0'), 'utf8');
     this.addEncodedCounts(keyBlob, delta.counts, delta.size);

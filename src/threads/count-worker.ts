@@ -12,7 +12,8 @@ import type { SourceCursor } from '../pipeline/source-cursors.js';
 import { WindowClock } from '../pipeline/window-clock.js';
 import type { DeltaColumns } from '../model.js';
 import { reducerFor } from '../reducers/reducers.js';
-import type { CountWorkerData, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
+import { WordCountTable } from '../reducers/word-count-table.js';
+import type { CountWorkerData, EncodedDelta, EncodedWindow, FromCountWorker, ToCountWorker } from './protocol.js';
 
 const { config, progress } = workerData as CountWorkerData;
 const bytesCounted = new Int32Array(progress);
@@ -64,29 +65,38 @@ port.on('message', (message: ToCountWorker) => {
     port.postMessage(answer, [message.bytes]);
     return;
   }
-  const deltas = windows.deltas();
-  windows.committed(deltas, new Map(), false);
-  // Only the window of the latest chunk can receive more: drop the others' tables.
-  windows.dropEndingBy(chunkStart);
-  const answer: FromCountWorker = { kind: 'tables', windows: deltas.map(({ start, delta }) => encode(start, delta)) };
+  const handed: EncodedWindow[] = [];
   // Moved, not copied: a window of a million keys is megabytes.
   const moved: ArrayBuffer[] = [];
-  for (const w of answer.windows) {
-    for (const column of [w.keyBlob, w.counts, w.sums, w.sumLows, w.mins, w.maxs]) if (column !== null) moved.push(column.buffer as ArrayBuffer);
+  for (const [start, table] of windows.entries()) {
+    if (table instanceof WordCountTable) {
+      if (table.isSettled()) continue;
+      const records = table.unsettledRecords();
+      handed.push({ start, records });
+      moved.push(records);
+    } else {
+      const delta = table.unsettled();
+      if (delta.size === 0) continue;
+      const w = encode(start, delta);
+      handed.push(w);
+      for (const column of [w.counts, w.sums, w.sumLows, w.mins, w.maxs]) if (column !== null) moved.push(column.buffer as ArrayBuffer);
+    }
   }
+  windows.committed([], new Map(), false);
+  // Only the window of the latest chunk can receive more: drop the others' tables.
+  windows.dropEndingBy(chunkStart);
+  const answer: FromCountWorker = { kind: 'tables', windows: handed };
   port.postMessage(answer, moved);
 });
 
-function encode(start: number, d: DeltaColumns): EncodedWindow {
+function encode(start: number, d: DeltaColumns): EncodedDelta {
   const n = d.size;
   const column = (c: Float64Array | null) => (c === null ? null : c.slice(0, n));
   const counts = d.counts.slice(0, n);
   return {
     start,
     size: n,
-    // Copied when it shares its memory (a small Buffer lives in Node's pool), so it can be moved.
-    keyBlob: d.keyBlob === undefined ? null : d.keyBlob.byteLength === d.keyBlob.buffer.byteLength ? d.keyBlob : new Uint8Array(d.keyBlob),
-    keys: d.keyBlob === undefined ? d.keys.slice(0, n) : null,
+    keys: d.keys.slice(0, n),
     counts,
     sums: column(d.sums),
     sumLows: column(d.sumLows),

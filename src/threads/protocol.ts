@@ -39,15 +39,23 @@ export type FromCountWorker =
   | { readonly kind: 'tables'; readonly windows: EncodedWindow[] };
 
 /**
- * One window's partials as a delta row holds them: a word count's keys as
- * their UTF-8 bytes joined by NUL (as counted, never decoded), other keys as
- * the strings the record reader made (kept exactly).
+ * One window's partials as a counting thread hands them over: a word count's
+ * table records as they lie in its arena (WordCountTable.unsettledRecords);
+ * other tables' as a delta row holds them, keys as the strings the record
+ * reader made (kept exactly).
  */
-export interface EncodedWindow {
+export type EncodedWindow = EncodedRecords | EncodedDelta;
+
+export interface EncodedRecords {
   readonly start: number;
+  readonly records: ArrayBuffer;
+}
+
+export interface EncodedDelta {
+  readonly start: number;
+  readonly records?: undefined;
   readonly size: number;
-  readonly keyBlob: Uint8Array | null;
-  readonly keys: string[] | null;
+  readonly keys: string[];
   readonly counts: Float64Array;
   readonly sums: Float64Array | null;
   readonly sumLows: Float64Array | null;

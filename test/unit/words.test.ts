@@ -427,6 +427,34 @@ describe('WordCountTable', () => {
     expectSameCounts(tableToMap(merged), expected);
   });
 
+  it('records handed over between settles (--threads) add up to the naive count in another table, keys not moved since the last settle left out', () => {
+    const random = seededRandom(8);
+    const text = randomText(random, vocabularyOf(random, 3_000), 40_000);
+    const bytes = Buffer.from(text);
+    const counting = new WordCountTable(2);
+    const merged = new WordCountTable(2);
+    let start = 0;
+    for (const cut of [...newlineCuts(bytes), bytes.length]) {
+      counting.addWords(bytes, start, cut, { words: 0, lines: 0 });
+      start = cut;
+      if (random() < 0.05) {
+        merged.addRecords(counting.unsettledRecords());
+        counting.settle();
+      }
+    }
+    merged.addRecords(counting.unsettledRecords());
+    expectSameCounts(tableToMap(merged), naiveWordCount(text));
+
+    // After a settle, only what moved is added: no key with a count of 0.
+    const only = new WordCountTable();
+    const again = new WordCountTable();
+    again.addWords(Buffer.from('a b\n'), 0, 4, { words: 0, lines: 0 });
+    again.settle();
+    again.addWords(Buffer.from('a\n'), 0, 2, { words: 0, lines: 0 });
+    only.addRecords(again.unsettledRecords());
+    expect(only.rows()).toEqual([['a', 1]]);
+  });
+
   it('rowsJson() is the JSON of rows(), escaping quotes, backslashes and control bytes', () => {
     const table = new WordCountTable(2);
     expect(table.rowsJson().toString('utf8')).toBe('[]');
