@@ -109,7 +109,7 @@ export class ThreadedSink implements LineSink {
   private readonly pool: CountPool;
   private filling: Filling | null = null;
   private readonly payoff = new ThreadPayoff();
-  /** Chunk buffers the threads gave back: memory stays flat however much is read. */
+  /** Chunk buffers counted here or given back by the workers: memory stays flat however much is read. */
   private readonly spare: ArrayBuffer[] = [];
 
   constructor(
@@ -120,7 +120,7 @@ export class ThreadedSink implements LineSink {
     private readonly wall: Clock,
     counters: RunCounters,
     failed: (error: unknown) => void,
-    /** The job's own line sink, reading its window from `chunkWall`: counts chunks until threads start. */
+    /** The job's own line sink, reading its window from `chunkWall`: counts the chunks no worker is sent. */
     private readonly inline: LineSink,
     private readonly chunkWall: ChunkWall,
   ) {
