@@ -737,8 +737,11 @@ describe('a worker paused beyond --worker-timeout (SIGSTOP, then SIGCONT)', () =
     const jobStatus = st.jobs.find((j) => j.job === job)!;
     expect(jobStatus.late).toBe(probeWords);
     expect(jobStatus.open_windows).toBe(0);
+    // A probe of an earlier attempt that got committed (the retry above) counts as normal data.
     const truth = new Map(expected);
-    truth.delete('probe');
+    const countedProbes = truth.get('probe')! - probeWords;
+    if (countedProbes === 0) truth.delete('probe');
+    else truth.set('probe', countedProbes);
     expect(countDifferences(await queryTotals(db), truth)).toEqual([]);
     expect(countDifferences(sumByKey(watched), truth)).toEqual([]);
     expect(jobStatus.records).toBe(total(truth));
