@@ -25,8 +25,12 @@ export interface BatchParts {
   readonly cursors: SourceCursors;
   readonly counters: RunCounters;
   readonly dedupe: DedupeBuffer | null;
-  /** --threads: brings everything read so far into the window tables; a commit waits for it first. */
-  readonly gather?: (() => Promise<void>) | undefined;
+  /**
+   * --threads: brings everything read up to now into the window tables; a commit waits for it
+   * first. What is read while it waits belongs to the next batch; the function it resolves to is
+   * called once the commit is over.
+   */
+  readonly gather?: (() => Promise<() => void>) | undefined;
 }
 
 /**
@@ -99,12 +103,22 @@ export class Committer {
   }
 
   private async commitOnce(): Promise<void> {
-    // Before anything is read for the batch: its offsets must never pass a line not counted yet.
-    await this.parts.gather?.();
+    // The batch ends here: its offsets must never pass a line not counted yet, nor its watermark
+    // a window that lines read later (while the threads hand over their tables) belong to.
     const now = this.wall.now();
+    const cut = this.parts.cursors.cut();
+    const gathered = await this.parts.gather?.();
+    try {
+      await this.commitBatch(now, cut);
+    } finally {
+      gathered?.();
+    }
+  }
+
+  private async commitBatch(now: number, cut: ReturnType<SourceCursors['cut']>): Promise<void> {
     this.lastCommit = now;
     const { windows, cursors, counters, dedupe } = this.parts;
-    const covered = cursors.batch();
+    const covered = cursors.batch(cut);
     const worker = this.beat(now);
     const deltas = windows.deltas();
     if (deltas.length === 0 && covered.sources.length === 0 && counters.batchIsEmpty) {

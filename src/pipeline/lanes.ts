@@ -9,7 +9,7 @@ export interface LaneHost {
   readonly ops: OneInFlight;
   /** Whether a commit or a finalization is due (checked after each chunk). */
   due(): boolean;
-  /** Commits and finalizes what is due, as the store operation in flight. */
+  /** Commits and finalizes what is due, as the store operation in flight (one that may let readers in). */
   catchUp(): Promise<void>;
   /** A framer whose lines go to the run's records, counted in `cursor`'s source, from `offset` on. */
   framer(cursor: SourceCursor, offset: number): LineFramer;
@@ -41,10 +41,11 @@ export async function pumpLane(
       }
       if (next.done === true) return true;
       const chunk = next.value;
-      if (host.ops.busy) await host.ops.whenIdle(() => take(chunk));
+      if (host.ops.holdsReaders) await host.ops.whenReadable(() => take(chunk));
       else take(chunk);
       if (host.stop.stopped) return true;
-      if (host.due()) await host.catchUp();
+      // Not awaited: the lane reads its next chunk meanwhile, and handles it once the operation lets it.
+      if (!host.ops.busy && host.due()) void host.catchUp();
     }
   } catch (err) {
     host.stop.fail(err);

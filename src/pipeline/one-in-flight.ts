@@ -4,9 +4,16 @@
  * reads input: readers wait for it before handling their next chunk, and the
  * timer skips its tick. Operations never reject: a failure goes to
  * `onFailure` (which stops the run).
+ *
+ * One exception, for counting threads: an operation started with
+ * `readersMayEnter` may let readers in while it waits for the threads'
+ * tables (`letReadersIn`), until it closes the door again.
  */
 export class OneInFlight {
   private current: Promise<void> | null = null;
+  private mayEnter = false;
+  private open = false;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly onFailure: (error: unknown) => void) {}
 
@@ -14,16 +21,44 @@ export class OneInFlight {
     return this.current !== null;
   }
 
-  /** Runs `op` after the operation in flight, if any, as the one in flight. */
-  run(op: () => Promise<void>): Promise<void> {
-    const started = this.current === null ? op() : this.current.then(op);
+  /** Whether a reader must wait before handling input: an operation is in flight and has not let readers in. */
+  get holdsReaders(): boolean {
+    return this.current !== null && !this.open;
+  }
+
+  /** Runs `op` after the operation in flight, if any, as the one in flight; `readersMayEnter`: it may let readers in. */
+  run(op: () => Promise<void>, readersMayEnter = false): Promise<void> {
+    const start = () => {
+      this.mayEnter = readersMayEnter;
+      return op();
+    };
+    const started = this.current === null ? start() : this.current.then(start);
     const running: Promise<void> = started
       .catch((err: unknown) => this.onFailure(err))
       .finally(() => {
+        this.mayEnter = false;
+        this.open = false;
         if (this.current === running) this.current = null;
+        this.wakeReaders();
       });
     this.current = running;
     return running;
+  }
+
+  /**
+   * Lets readers in until `close()` is called, if the operation in flight
+   * allows it (else nothing happens): what they read then must not be
+   * counted in the batch being committed (ThreadedSink sees to that).
+   */
+  letReadersIn(): { close(): void } {
+    if (!this.mayEnter) return { close: () => undefined };
+    this.open = true;
+    this.wakeReaders();
+    return {
+      close: () => {
+        this.open = false;
+      },
+    };
   }
 
   /**
@@ -34,5 +69,15 @@ export class OneInFlight {
   async whenIdle(action?: () => void): Promise<void> {
     while (this.current !== null) await this.current;
     action?.();
+  }
+
+  /** Runs `action` (synchronous) once readers may go on: no operation in flight, or one that let them in. */
+  async whenReadable(action: () => void): Promise<void> {
+    while (this.holdsReaders) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    action();
+  }
+
+  private wakeReaders(): void {
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }

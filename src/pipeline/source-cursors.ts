@@ -44,21 +44,36 @@ export class SourceCursors {
   }
 
   /**
-   * What the next commit covers of each source that moved (network sources
-   * always, for their client counts); `done()` moves each cursor on by
-   * exactly that, once the commit succeeded.
+   * Where each source stands now: the offsets the next batch covers up to
+   * (taken before counting threads are asked for their tables, since
+   * readers may go on while they answer).
    */
-  batch(): { readonly sources: SourceProgress[]; done(): void } {
+  cut(): ReadonlyMap<SourceCursor, number> {
+    const cut = new Map<SourceCursor, number>();
+    for (const c of this.cursors.values()) cut.set(c, c.toOffset);
+    return cut;
+  }
+
+  /**
+   * What the next commit covers of each source that moved (network sources
+   * always, for their client counts): up to `cut` (else up to now), with the
+   * lines counted so far; `done()` moves each cursor on by exactly that,
+   * once the commit succeeded.
+   */
+  batch(cut: ReadonlyMap<SourceCursor, number> = this.cut()): { readonly sources: SourceProgress[]; done(): void } {
     const sources: SourceProgress[] = [];
     const covered: Array<{ cursor: SourceCursor; toOffset: number; lines: number }> = [];
     for (const [id, c] of this.cursors) {
-      if (c.toOffset === c.fromOffset && c.lines === 0 && c.network === null) continue;
-      covered.push({ cursor: c, toOffset: c.toOffset, lines: c.lines });
+      // A source first read after the cut has nothing in this batch.
+      const toOffset = cut.get(c);
+      if (toOffset === undefined) continue;
+      if (toOffset === c.fromOffset && c.lines === 0 && c.network === null) continue;
+      covered.push({ cursor: c, toOffset, lines: c.lines });
       sources.push({
         source: id,
         kind: c.kind,
         fromOffset: c.fromOffset,
-        toOffset: c.toOffset,
+        toOffset,
         lines: c.lines,
         maxEventTime: c.maxEventTime,
         identity: c.identity,

@@ -129,10 +129,11 @@ export class StreamJob {
           windows,
           this.clock,
           deps.clock,
-          this.counters,
           (err) => this.stopper.fail(err),
           sink,
           chunkWall,
+          () => this.ops.letReadersIn(),
+          this.counters,
         )
       : null;
     this.sink = this.threaded ?? sink;
@@ -277,7 +278,7 @@ export class StreamJob {
       note: deps.note,
       progress: deps.progress,
       due: () => this.isDue(deps.clock.now()),
-      catchUp: () => this.ops.run(() => this.commitAndFinalizeDue()),
+      catchUp: () => this.ops.run(() => this.commitAndFinalizeDue(), true),
       commit: () => this.committer.commit(),
       framer: (cursor, offset) => framerFor(this.sink, cursor, this.counters, deps.reject, config.maxLineBytes, offset),
       badInput: (error) => {
@@ -300,7 +301,7 @@ export class StreamJob {
         await this.deps.store.compact(now, null);
         this.nextCompaction = now + compactionEveryMs(this.config.retainMs);
       }
-    });
+    }, true);
   }
 
   /** Whether a commit or a finalization is due (checked after each chunk and on every tick). */

@@ -3,7 +3,7 @@ import { defaultThreads } from '../defaults.js';
 import type { DeltaColumns } from '../model.js';
 import type { WindowTable } from '../reducers/window-table.js';
 import { WordCountTable } from '../reducers/word-count-table.js';
-import type { EncodedDelta } from '../threads/protocol.js';
+import type { EncodedDelta, EncodedWindow, FromCountWorker } from '../threads/protocol.js';
 import { ThreadPayoff } from '../threads/payoff.js';
 import { CountPool, type SpawnCountWorker } from '../threads/pool.js';
 import type { Clock } from '../windows/tumbling.js';
@@ -43,15 +43,20 @@ import type { WindowClock } from './window-clock.js';
  * records, lines and rejections (added to the source's cursor and the run's
  * counters as they arrive).
  *
- * Every commit first gathers (Committer: BatchParts.gather): the chunk being
- * filled is counted or sent, each worker is asked for its tables, and since
- * a worker answers in order, its tables come after every chunk sent before;
- * they are added (as delta columns, the way the store's deltas merge) into
- * the run's window tables. Only then does the commit read the offsets and
- * deltas, and no chunk is read while a commit runs (OneInFlight), so a
- * committed offset never passes an uncounted line: exactly-once, resume and
- * SIGKILL are as with one thread. Finalization always commits first
- * (Finalizer.fireDue, the end of a run), so it too sees everything counted.
+ * Every commit first marks where its batch ends (Committer: the sources'
+ * offsets, the time of its watermark), then gathers (BatchParts.gather):
+ * the chunk being filled is counted or sent, each worker is asked for its
+ * tables, and since a worker answers in order, its tables come after every
+ * chunk sent before; they are added (as delta columns, or a word count's
+ * records) into the run's window tables. While the workers answer, readers
+ * may go on (OneInFlight.letReadersIn): what they read is the next batch,
+ * all of it sent to workers (up to READ_AHEAD_BYTES), none counted into the
+ * run's tables, and the workers' answers for it are held back until the
+ * commit is over. So the workers count on while this thread merges and
+ * commits, a committed offset never passes an uncounted line, and
+ * exactly-once, resume and SIGKILL are as with one thread. Finalization
+ * always commits first (Finalizer.fireDue, the end of a run), and a batch's
+ * watermark is its cut's, so it too sees everything counted.
  *
  * Results equal one thread's: a count is a sum of integers, min and max do
  * not depend on order, and sum keeps a double-double (exact for integers up
@@ -95,6 +100,19 @@ const CHUNK_BYTES = 256 * 1024;
  * counts it. Three chunks: a worker still has work while the reading thread counts one and frames the next.
  */
 const SHARE_BYTES = 3 * CHUNK_BYTES;
+/**
+ * Bytes a worker may be sent while a commit waits for the workers' tables (reading ahead): enough
+ * to keep it counting while the reading thread merges and commits, bounded so memory stays flat.
+ */
+const READ_AHEAD_BYTES = 32 * CHUNK_BYTES;
+
+/** A chunk sent to a worker: its source, and the batch it belongs to. */
+interface SentChunk {
+  readonly cursor: SourceCursor;
+  readonly epoch: number;
+}
+
+type Counted = Extract<FromCountWorker, { kind: 'counted' }>;
 
 interface Filling {
   readonly cursor: SourceCursor;
@@ -111,6 +129,15 @@ export class ThreadedSink implements LineSink {
   private readonly payoff = new ThreadPayoff();
   /** Chunk buffers counted here or given back by the workers: memory stays flat however much is read. */
   private readonly spare: ArrayBuffer[] = [];
+  /** The batch lines read now belong to: one more at each gather. */
+  private epoch = 0;
+  /** While a commit runs, the batch it commits: answers for later chunks wait in `deferred` until it is over. */
+  private committing: number | null = null;
+  private readonly deferred: Array<{ readonly cursor: SourceCursor; readonly answer: Counted }> = [];
+  /** Reading ahead (lines read while a commit waits for the tables): every chunk goes to a worker. */
+  private readingAhead = false;
+  private sentAhead = false;
+  private door: { close(): void } | null = null;
 
   constructor(
     config: StreamConfig,
@@ -118,11 +145,13 @@ export class ThreadedSink implements LineSink {
     private readonly windows: OpenWindows<WindowTable>,
     private readonly clock: WindowClock,
     private readonly wall: Clock,
-    counters: RunCounters,
     failed: (error: unknown) => void,
     /** The job's own line sink, reading its window from `chunkWall`: counts the chunks no worker is sent. */
     private readonly inline: LineSink,
     private readonly chunkWall: ChunkWall,
+    /** Lets readers go on while a commit waits for the workers' tables, until closed (OneInFlight). */
+    private readonly letReadersIn: () => { close(): void },
+    private readonly counters: RunCounters,
   ) {
     this.pool = new CountPool(
       countingThreads(config) - 1,
@@ -130,13 +159,11 @@ export class ThreadedSink implements LineSink {
       spawn,
       {
         counted: (tag, answer, thread) => {
-          const cursor = tag as SourceCursor;
-          cursor.lines += answer.lines;
-          cursor.records += answer.records;
-          counters.records += answer.records;
+          const { cursor, epoch } = tag as SentChunk;
           this.payoff.counted(thread, answer.records, answer.keys);
-          for (const [reason, n] of answer.rejected) counters.reject(reason, n);
           if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
+          if (this.committing !== null && epoch > this.committing) this.deferred.push({ cursor, answer });
+          else this.account(cursor, answer);
         },
         failed,
       },
@@ -180,10 +207,29 @@ export class ThreadedSink implements LineSink {
     if (buf[end - 1] !== 10) this.send(false);
   }
 
-  /** Before a commit: everything read so far is counted and in the run's window tables. */
-  async gather(): Promise<void> {
+  /**
+   * Before a commit: everything read so far is counted and in the run's window tables. While the
+   * workers hand over their tables, readers may go on (reading ahead): what they read goes to the
+   * workers as the next batch, whose counts wait until the commit is over (the returned function).
+   */
+  async gather(): Promise<() => void> {
     this.send(false);
-    for (const windows of await this.pool.collect()) {
+    this.committing = this.epoch++;
+    if (this.pool.started && this.payoff.paysOff) {
+      this.readingAhead = true;
+      this.door = this.letReadersIn();
+    }
+    let tables: EncodedWindow[][];
+    try {
+      tables = await this.pool.collect();
+    } finally {
+      this.door?.close();
+      this.door = null;
+      // What was read ahead and not sent yet goes to a worker now, to count while this thread merges and commits.
+      this.send(false);
+      this.readingAhead = false;
+    }
+    for (const windows of tables) {
       for (const w of windows) {
         const table = this.windows.at(w.start);
         if (w.records === undefined) table.addDelta(deltaOf(w));
@@ -191,12 +237,25 @@ export class ThreadedSink implements LineSink {
         else throw new Error('a counting thread handed over word-count records for another kind of table');
       }
     }
-    // Everything the threads counted is here now: they are no longer needed.
-    if (!this.payoff.paysOff && this.pool.started) await this.pool.close();
+    // Everything the workers counted is here now: unless they pay, or hold lines read ahead, they are no longer needed.
+    if (!this.payoff.paysOff && this.pool.started && !this.sentAhead) await this.pool.close();
+    this.sentAhead = false;
+    return () => {
+      this.committing = null;
+      for (const { cursor, answer } of this.deferred.splice(0)) this.account(cursor, answer);
+    };
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+
+  /** A worker's answer for a chunk of `cursor`: its lines, records and rejections join the batch being read. */
+  private account(cursor: SourceCursor, answer: Counted): void {
+    cursor.lines += answer.lines;
+    cursor.records += answer.records;
+    this.counters.records += answer.records;
+    for (const [reason, n] of answer.rejected) this.counters.reject(reason, n);
   }
 
   private chunk(cursor: SourceCursor, start: number, size: number): Filling {
@@ -209,8 +268,16 @@ export class ThreadedSink implements LineSink {
     const f = this.filling;
     if (f === null) return;
     this.filling = null;
+    if (this.readingAhead) {
+      const chunk: SentChunk = { cursor: f.cursor, epoch: this.epoch };
+      this.pool.send(f.start, f.bytes, f.used, chunk);
+      this.sentAhead = true;
+      if (this.pool.leastBacklog() >= READ_AHEAD_BYTES) this.door?.close();
+      return;
+    }
     if (this.payoff.paysOff && (this.pool.started ? this.pool.leastBacklog() < SHARE_BYTES : full)) {
-      this.pool.send(f.start, f.bytes, f.used, f.cursor);
+      const chunk: SentChunk = { cursor: f.cursor, epoch: this.epoch };
+      this.pool.send(f.start, f.bytes, f.used, chunk);
       return;
     }
     this.chunkWall.start = f.start;

@@ -363,7 +363,16 @@ describe('StreamJob counting on threads', () => {
     const counters = new RunCounters();
     const chunkWall = new ChunkWall();
     const { sink: inline, windows } = recordsOf(cfg, reducerFor('count'), { clock: windowClock, wall: chunkWall, counters, dedupe: null });
-    const sink = new ThreadedSink(cfg, spawn, windows, windowClock, clock, counters, (err) => { throw err; }, inline, chunkWall);
+    const door = { opened: 0, open: false };
+    const letReadersIn = () => {
+      door.opened++;
+      door.open = true;
+      return { close: () => void (door.open = false) };
+    };
+    const fail = (err: unknown) => {
+      throw err;
+    };
+    const sink = new ThreadedSink(cfg, spawn, windows, windowClock, clock, fail, inline, chunkWall, letReadersIn, counters);
     const cursor: SourceCursor = {
       kind: 'stdin',
       label: 'stdin',
@@ -380,7 +389,7 @@ describe('StreamJob counting on threads', () => {
       const delta = windows.at(windowClock.processingStart(clock.now())).unsettled();
       return new Map(delta.keys.slice(0, delta.size).map((key, i) => [key, delta.counts[i]!]));
     };
-    return { sink, cursor, counters, counted };
+    return { sink, cursor, counters, counted, door };
   }
 
   it('counts a small input on the reading thread: no thread is started', async () => {
@@ -443,6 +452,38 @@ describe('StreamJob counting on threads', () => {
     await sink.close();
     expect(counters.records).toBe(total(truth));
     expect(counted()).toEqual(truth);
+  });
+
+  it('lets readers go on while a commit waits for the tables: what they read is the next batch, counted by a worker, accounted once the commit is over', async () => {
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const { spawn } = await countingThreads(gate);
+    const { sink, cursor, counters, counted, door } = threadedSink(spawn, '2');
+    const words = generateWordCorpus(seededRandom(0xa4ead), 4 * 1024 * 1024, 5_000);
+    const half = words.lastIndexOf(0x0a, 2 * 1024 * 1024) + 1;
+    const first = wordCounts(words.subarray(0, half).toString('utf8'));
+    sink.lines(cursor, words, 0, half);
+
+    const gathering = sink.gather();
+    // The commit waits for the (stalled) worker: readers are let in, and what they read goes to the worker.
+    expect(door).toEqual({ opened: 1, open: true });
+    const recordsAtCut = counters.records;
+    sink.lines(cursor, words, half, words.length);
+    expect(counters.records).toBe(recordsAtCut);
+    openGate(gate);
+    const committed = await gathering;
+    expect(door.open).toBe(false);
+    // The batch holds exactly what was read before the gather.
+    expect(counted()).toEqual(first);
+    expect(counters.records).toBe(total(first));
+    committed();
+
+    // The lines read ahead are the next batch's.
+    const all = wordCounts(words.toString('utf8'));
+    const next = await sink.gather();
+    next();
+    await sink.close();
+    expect(counters.records).toBe(total(all));
+    expect(counted()).toEqual(all);
   });
 
   it('stops the run when a counting thread fails: the run fails with its error and commits nothing it did not count', async () => {
