@@ -309,13 +309,18 @@ export class StreamJob {
     return this.committer.commitDue(now) || this.clock.fireDue(now);
   }
 
-  /** Commits when the interval is up and finalizes what is due. */
+  /**
+   * Finalizes what is due, or commits when the interval is up. A finalization commits first
+   * itself: one commit, so a window is not held up by a second one waiting for the counting
+   * threads to count what was read ahead during the first.
+   */
   private async commitAndFinalizeDue(): Promise<void> {
     const now = this.deps.clock.now();
-    if (this.committer.commitDue(now)) {
+    if (this.clock.fireDue(now)) {
+      await this.finalizer.fireDue();
+    } else if (this.committer.commitDue(now)) {
       await this.committer.commit();
       this.clock.storeWindowsOpenUntil(await this.deps.store.earliestOpenWindowEnd(this.config.job));
     }
-    if (this.clock.fireDue(now)) await this.finalizer.fireDue();
   }
 }

@@ -101,10 +101,12 @@ const CHUNK_BYTES = 256 * 1024;
  */
 const SHARE_BYTES = 3 * CHUNK_BYTES;
 /**
- * Bytes a worker may be sent while a commit waits for the workers' tables (reading ahead): enough
- * to keep it counting while the reading thread merges and commits, bounded so memory stays flat.
+ * Bytes a worker may be sent while a commit waits for the workers' tables (reading ahead): it counts
+ * them while the reading thread merges and commits. Bounded so memory stays flat, and because the
+ * next commit waits until they are counted: 2 MB is ~50 ms of counting, so a window due right after
+ * a commit is still published within ~100 ms of its end.
  */
-const READ_AHEAD_BYTES = 32 * CHUNK_BYTES;
+const READ_AHEAD_BYTES = 8 * CHUNK_BYTES;
 
 /** A chunk sent to a worker: its source, and the batch it belongs to. */
 interface SentChunk {

@@ -234,7 +234,7 @@ describe('a job that counts on one thread', () => {
 
 describe('count FILE --db --threads 2 survives SIGKILL', () => {
   it('resumes after each kill and ends with the exact word counts', async () => {
-    // Large enough that a batch, which may take up to 8 MB read ahead while a commit runs, ends mid-file.
+    // Large enough that a batch, which may take what is read ahead while a commit runs, ends mid-file.
     const bytes = generateWordCorpus(seededRandom(0xc0ffee), 24 * 1024 * 1024, 30_000);
     const file = tmp.path('crash.txt');
     await writeFile(file, bytes);
