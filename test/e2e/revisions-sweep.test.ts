@@ -144,8 +144,10 @@ describe('SIGKILL sweep over growing files in one hour window', () => {
     const runToCompletion = async (i: number, planned: readonly Kill[]): Promise<void> => {
       for (let attempt = 0; ; attempt++) {
         const start = await committed(i);
+        // One counting thread: with threads a commit's batch may take all the file grew by (the main
+        // thread reads ahead while it commits), and kills must land mid-file; threads.test.ts kills threaded runs.
         const child: ChildProcessWithoutNullStreams = spawnCli(
-          ['count', files[i]!, '--db', db, '--window', '1h', '--commit-interval', '10ms', '--quiet'],
+          ['count', files[i]!, '--db', db, '--window', '1h', '--commit-interval', '10ms', '--quiet', '--threads', '1'],
           { env: { STATESYNC_NOW: nextNow() } },
         );
         const done = collect(child, 30_000);
