@@ -48,6 +48,29 @@ describe('pumpLane', () => {
     expect(log).toEqual(['op done', 'chunk']);
   });
 
+  it('does not wait for the commit it starts: the next chunk is handed over as soon as that commit lets readers in', async () => {
+    const { h, ops } = host();
+    const log: string[] = [];
+    let release!: () => void;
+    let calls = 0;
+    h.due = () => ++calls === 1;
+    h.catchUp = () =>
+      ops.run(async () => {
+        log.push('commit starts');
+        const door = ops.letReadersIn();
+        await new Promise<void>((resolve) => (release = resolve));
+        door.close();
+        log.push('commit ends');
+      }, true);
+    const pumping = pumpLane(chunksOf('a', 'b'), (c) => log.push(String(c)), h, () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(log).toEqual(['a', 'commit starts', 'b']);
+    release();
+    await pumping;
+    await ops.whenIdle();
+    expect(log).toEqual(['a', 'commit starts', 'b', 'commit ends']);
+  });
+
   it('ends after the chunk in hand once the run stops, and closes the chunks', async () => {
     const { h, stop } = host();
     let closed = false;

@@ -81,6 +81,59 @@ describe('OneInFlight', () => {
     expect(log).toEqual(['op 1', 'a', 'op 2', 'b']);
   });
 
+  it('lets readers in while an operation that allows it holds its door open, and holds them again once it closes', async () => {
+    const ops = new OneInFlight(() => undefined);
+    const log: string[] = [];
+    let release!: () => void;
+    let door!: { close(): void };
+    const op = ops.run(async () => {
+      door = ops.letReadersIn();
+      await new Promise<void>((resolve) => (release = resolve));
+      log.push('op done');
+    }, true);
+    expect(ops.busy).toBe(true);
+    expect(ops.holdsReaders).toBe(false);
+    await ops.whenReadable(() => log.push('read while open'));
+    door.close();
+    expect(ops.holdsReaders).toBe(true);
+    const reader = ops.whenReadable(() => log.push('read after'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(log).toEqual(['read while open']);
+    release();
+    await Promise.all([op, reader]);
+    expect(log).toEqual(['read while open', 'op done', 'read after']);
+  });
+
+  it('wakes a waiting reader when the door opens; an operation not started to let readers in keeps them out', async () => {
+    const ops = new OneInFlight(() => undefined);
+    const log: string[] = [];
+    let open!: () => void;
+    const op = ops.run(async () => {
+      await new Promise<void>((resolve) => (open = resolve));
+      ops.letReadersIn();
+      log.push('door open');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      log.push('op done');
+    }, true);
+    const reader = ops.whenReadable(() => log.push('read'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    open();
+    await Promise.all([op, reader]);
+    expect(log).toEqual(['door open', 'read', 'op done']);
+
+    let release!: () => void;
+    const closed = ops.run(async () => {
+      ops.letReadersIn();
+      await new Promise<void>((resolve) => (release = resolve));
+      log.push('closed op done');
+    });
+    expect(ops.holdsReaders).toBe(true);
+    const held = ops.whenReadable(() => log.push('read after closed op'));
+    release();
+    await Promise.all([closed, held]);
+    expect(log.slice(3)).toEqual(['closed op done', 'read after closed op']);
+  });
+
   it('never rejects: a failed operation goes to the failure handler and the next one still runs', async () => {
     const failures: unknown[] = [];
     const ops = new OneInFlight((err) => failures.push(err));
