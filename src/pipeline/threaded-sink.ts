@@ -138,7 +138,9 @@ export class ThreadedSink implements LineSink {
   private readonly deferred: Array<{ readonly cursor: SourceCursor; readonly answer: Counted }> = [];
   /** Reading ahead (lines read while a commit waits for the tables): every chunk goes to a worker. */
   private readingAhead = false;
+  /** This gather sent lines read ahead: the workers hold some of the next batch, so they stay. */
   private sentAhead = false;
+  /** While open, readers may read ahead; closed once the tables are back or enough is read ahead. */
   private door: { close(): void } | null = null;
 
   constructor(
