@@ -16,8 +16,8 @@ import type { WindowClock } from './window-clock.js';
 /*
  * Counting on N threads (--threads N): the reading thread and N-1 worker threads.
  *
- * The reading thread does everything but counting, as with one thread: it
- * reads the lanes, frames lines (LineFramer: offsets, bad lines, the BOM,
+ * The reading thread does everything it does with one thread, and counts
+ * what no worker takes: it reads the lanes, frames lines (LineFramer: offsets, bad lines, the BOM,
  * lines too long), decides each run of lines' window (processing time: the
  * window of the moment it was read, as WordBytes and TextRecords do), opens
  * that window (so it fires at its end), and moves the source's offset. The
