@@ -356,6 +356,31 @@ describe('WordCountTable', () => {
     expect(after.get(vocabulary[distinct >> 1]!)).toBe(expected.get(vocabulary[distinct >> 1]!)! + 1);
   });
 
+  it('keeps its keys when an input larger than any before moves its index and records (a 3 MB word, then more)', () => {
+    const table = new WordCountTable(2);
+    const tally: WordTally = { words: 0, lines: 0 };
+    const first = Buffer.from('alpha beta alpha\n');
+    table.addWords(first, 0, first.length, tally);
+    const huge = 'w'.repeat(3_000_000);
+    const big = Buffer.from(`beta ${huge} gamma\n${huge}`);
+    table.addWords(big, 0, big.length, tally);
+    const last = Buffer.from('alpha gamma\n');
+    table.addWords(last, 0, last.length, tally);
+    expectSameCounts(tableToMap(table), new Map([['alpha', 3], ['beta', 2], [huge, 2], ['gamma', 2]]));
+    expect(tally).toEqual({ words: 9, lines: 4 });
+    // Records and deltas with such a key travel whole.
+    const copy = new WordCountTable(2);
+    copy.addRecords(table.unsettledRecords());
+    const delta = table.unsettled();
+    copy.addEncodedCounts(delta.keyBlob!, delta.counts, delta.size);
+    expect(tableToMap(copy).get(huge)).toBe(4);
+  });
+
+  it('refuses a delta whose key blob ends before its count of keys, naming where', () => {
+    const table = new WordCountTable(2);
+    expect(() => table.addEncodedCounts(Buffer.from('a\0b'), new Float64Array([1, 2, 3]), 3)).toThrow('delta keys end after 2 of 3 keys');
+  });
+
   it('rows reflect words added after an earlier read of rows', () => {
     const table = new WordCountTable();
     const tally: WordTally = { words: 0, lines: 0 };
