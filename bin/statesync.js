@@ -31,7 +31,8 @@ function runCached() {
   } catch {
     cachedData = undefined;
   }
-  const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  // latin1: the bundle is plain ASCII (the build checks), and a one-byte string needs no UTF-8 decoding.
+  const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
   if (cachedData === undefined || script.cachedDataRejected === true) process.once('exit', () => writeCache(script));
   const module = new Module(bundle);
   module.filename = bundle;

@@ -41,7 +41,7 @@ export async function bundle(format, outfile, entry = cli) {
     // No comments: the file is then plain ASCII (esbuild escapes the rest), which Node reads ~3x faster
     // than UTF-8 with a few non-ASCII characters in it (~3 ms here), and a third smaller.
     minifyWhitespace: true,
-    plugins: [lazyBuiltins],
+    plugins: [lazyBuiltins, noColorDetection],
     ...(cjs
       ? // import.meta only appears on branches the CommonJS bundle never takes.
         { logOverride: { 'empty-import-meta': 'silent' } }
@@ -49,6 +49,8 @@ export async function bundle(format, outfile, entry = cli) {
         { banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" } }),
     logLevel: 'warning',
   });
+  // bin/statesync.js reads the bundle as latin1, which is only right for ASCII (esbuild's default charset).
+  if (cjs && /[^\x00-\x7f]/.test(readFileSync(outfile, 'latin1'))) throw new Error(`${outfile} is not plain ASCII`);
 }
 
 /**
@@ -78,6 +80,25 @@ const lazyBuiltins = {
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, ({ path }) => ({
       contents: `let m;
 module.exports = Object.create(new Proxy({}, { get: (_, key) => (m ??= require('node:${path}'))[key] }));`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * chalk detects colour support when it loads (its vendored supports-color asks node:tty about fds 1
+ * and 2, which loads node:net: ~4 ms of every start). statesync never uses that answer: src/sinks
+ * makes each Chalk with an explicit level, from --color and its own terminal check. So the bundle
+ * gets a supports-color that answers "no colour" without asking.
+ */
+const noColorDetection = {
+  name: 'no-color-detection',
+  setup(b) {
+    b.onResolve({ filter: /^#supports-color$/ }, ({ importer }) =>
+      /[\\/]node_modules[\\/]chalk[\\/]/.test(importer) ? { path: 'supports-color', namespace: 'no-color-detection' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-color-detection' }, () => ({
+      contents: 'export default { stdout: false, stderr: false };',
       loader: 'js',
     }));
   },

@@ -1,6 +1,8 @@
 import { CommanderError, type Command } from 'commander';
 import { describeCause, StatesyncError } from '../errors.js';
+import { isTerminal } from '../sources/terminal.js';
 import { buildProgram } from './program.js';
+import { stderr, stdout } from './stdio.js';
 
 /**
  * The process boundary: the only place that catches errors, prints them and
@@ -9,13 +11,13 @@ import { buildProgram } from './program.js';
 export async function main(argv: readonly string[]): Promise<never> {
   const debug = argv.includes('--debug') || process.env.STATESYNC_DEBUG === '1';
   const stdio = new ProcessStreams();
-  const note = (line: string) => process.stderr.write(`statesync: ${line}\n`);
+  const note = (line: string) => stderr.write(`statesync: ${line}\n`);
   let exitCode = 0;
   let program: Command | null = null;
   try {
     program = buildProgram(
       {
-        terminal: { stdoutIsTTY: process.stdout.isTTY === true, env: process.env },
+        terminal: { stdoutIsTTY: isTerminal(1), env: process.env },
         note,
         forceExit: (code) => process.exit(code),
         setExitCode: (code) => {
@@ -44,20 +46,20 @@ export async function main(argv: readonly string[]): Promise<never> {
 }
 
 /**
- * stdout and stderr as this process owns them. A stdout reader that went away
- * (EPIPE: `| head`) is no error; commands that stream stop writing (see
- * ResultOutput), the rest end as they would have. Any other stdout failure
- * (`> /dev/full`) is said once at the end. A failing stderr is ignored: there
- * is nowhere left to say anything, and it must not turn the exit code into 1.
+ * stdout and stderr as this process owns them (./stdio.ts). A stdout reader
+ * that went away (EPIPE: `| head`) is no error; commands that stream stop
+ * writing (see ResultOutput), the rest end as they would have. Any other
+ * stdout failure (`> /dev/full`) is said once at the end. A failing stderr is
+ * ignored: there is nowhere left to say anything, and it must not turn the
+ * exit code into 1.
  */
 class ProcessStreams {
   stdoutFailure: NodeJS.ErrnoException | null = null;
 
   constructor() {
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    stdout.onFailure((err) => {
       this.stdoutFailure ??= err;
     });
-    process.stderr.on('error', () => undefined);
   }
 
   /** Whether `err` is stdout's own failure coming back from a write (or a write after it). */
@@ -69,15 +71,7 @@ class ProcessStreams {
 
   /** Resolves once stdout and stderr have taken everything written so far (or failed). */
   async flush(): Promise<void> {
-    await Promise.all(
-      [process.stdout, process.stderr].map(
-        (stream) =>
-          new Promise<void>((done) => {
-            if (stream.destroyed || !stream.writable) return done();
-            stream.write('', () => done());
-          }),
-      ),
-    );
+    await Promise.all([stdout.flush(), stderr.flush()]);
   }
 }
 
@@ -85,12 +79,12 @@ function reportError(err: unknown, debug: boolean, note: (line: string) => void,
   if (err instanceof CommanderError) return reportCommanderError(err, note, command);
   if (err instanceof StatesyncError) {
     note(err.message);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug && err.stack) stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
   note(`internal error: ${message}${debug ? '' : ' (rerun with --debug for details)'}`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
   return 1;
 }
 

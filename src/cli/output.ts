@@ -1,10 +1,9 @@
-import { createWriteStream, openSync } from 'node:fs';
-import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { closeSync, openSync } from 'node:fs';
 import type { OutputConfig } from '../config.js';
 import { cannotWrite, type StatesyncError } from '../errors.js';
 import type { WindowResult } from '../model.js';
 import { ResultSink, type WindowField } from '../sinks/sink.js';
+import { FdWriter, stdout } from './stdio.js';
 
 /** Opens an output file now, so a bad path fails before any input is consumed. */
 export function openOutputFile(path: string, flags: 'w' | 'a'): number {
@@ -16,12 +15,14 @@ export function openOutputFile(path: string, flags: 'w' | 'a'): number {
 }
 
 /**
- * Where results go: stdout or -o FILE. When stdout fails (EPIPE: a closed
- * `| head`) the run stops quietly; main.ts owns stdout and says what else
- * went wrong. A failing FILE is reported here, naming it.
+ * Where results go: stdout or -o FILE, both written synchronously (stdio.ts).
+ * When stdout fails (EPIPE: a closed `| head`) the run stops quietly; main.ts
+ * owns stdout and says what else went wrong. A failing FILE is reported
+ * here, naming it.
  */
 export class ResultOutput {
-  private readonly stream: Writable;
+  private readonly out: FdWriter;
+  private readonly fileFd: number | null;
   private readonly sink: ResultSink;
   private closed = false;
   private error: StatesyncError | null = null;
@@ -36,13 +37,14 @@ export class ResultOutput {
     fields: readonly WindowField[] = [],
     columnsOf?: (job: string) => readonly string[],
   ) {
-    this.stream = config.path === null ? process.stdout : createWriteStream('', { fd: openOutputFile(config.path, 'w') });
-    this.stream.on('error', (err: NodeJS.ErrnoException) => {
+    this.fileFd = config.path === null ? null : openOutputFile(config.path, 'w');
+    this.out = this.fileFd === null ? stdout : new FdWriter(this.fileFd);
+    this.out.onFailure((err) => {
       this.closed = true;
       if (config.path !== null) this.error = cannotWrite(config.path, err);
       onReaderGone();
     });
-    this.sink = new ResultSink(this.stream, { ...config, fields, ...(columnsOf === undefined ? {} : { columnsOf }) });
+    this.sink = new ResultSink(this.out, { ...config, fields, ...(columnsOf === undefined ? {} : { columnsOf }) });
   }
 
   publish(result: WindowResult): void {
@@ -52,15 +54,16 @@ export class ResultOutput {
 
   /** Flushes and, for -o FILE, closes; throws the typed error of a failed FILE. */
   async finish(): Promise<void> {
-    if (!this.closed) {
-      if (this.config.path === null) {
-        await new Promise<void>((done) => this.stream.write('', () => done()));
-      } else {
-        this.stream.end();
-        // A failed last write settles this after the 'error' listener above has recorded it.
-        await finished(this.stream).catch(() => undefined);
+    await this.out.flush();
+    if (this.fileFd !== null) {
+      try {
+        closeSync(this.fileFd);
+      } catch (err) {
+        this.error ??= cannotWrite(this.config.path!, err);
       }
     }
+    // A failure is told after the write that met it: let its listener above run first.
+    await new Promise<void>((resolve) => process.nextTick(resolve));
     if (this.error !== null) throw this.error;
   }
 }

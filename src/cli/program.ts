@@ -16,6 +16,7 @@ import {
 import { UsageError } from '../errors.js';
 import type { ReductionName } from '../reducers/reducers.js';
 import { formatDuration, parseDuration } from '../windows/duration.js';
+import { stderr, stdout } from './stdio.js';
 import {
   COLOR_MODES,
   parseInstant,
@@ -62,7 +63,8 @@ export function buildProgram(io: ProgramIO, only: string | null = null): Command
     .showSuggestionAfterError(true)
     .exitOverride()
     // main.ts prints commander's errors as one line; help asked for by mistake still goes to stderr.
-    .configureOutput({ outputError: () => undefined })
+    // Help and --version go out through stdio.ts like everything else (not loading node:stream for it).
+    .configureOutput({ outputError: () => undefined, writeOut: (text) => stdout.write(text), writeErr: (text) => stderr.write(text) })
     .addHelpText('after', TOP_LEVEL_HELP);
 
   for (const [name, define] of COMMANDS) if (only === null || only === name) define(program, io);
@@ -188,7 +190,7 @@ function addSnapshotCommands(program: Command, io: ProgramIO): void {
     .addHelpText('after', '\nExample:\n  statesync snapshot inspect state.snap')
     .action(async (file: string, raw: { format: string }) => {
       const { runSnapshotInspect } = await import('./commands/snapshot.js');
-      io.setExitCode(await runSnapshotInspect(file, raw.format === 'json', process.stdout));
+      io.setExitCode(await runSnapshotInspect(file, raw.format === 'json', stdout));
     });
 }
 
@@ -219,7 +221,7 @@ function addStatusCommand(program: Command, io: ProgramIO): void {
       const db = requireDb(raw.db, io.terminal.env, 'status');
       const timeout = parseDuration(raw.workerTimeout, '--worker-timeout');
       const { runStatusCommand } = await import('./commands/status.js');
-      io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, process.stdout, Date.now()));
+      io.setExitCode(await runStatusCommand(db, raw.format === 'json', timeout, stdout, Date.now()));
     });
 }
 
@@ -244,7 +246,7 @@ function addTopCommand(program: Command, io: ProgramIO): void {
       };
       // Loaded only for top: no other command pays for the screen.
       const { runTopCommand } = await import('./commands/top.js');
-      io.setExitCode(await runTopCommand(config, { input: process.stdin, output: process.stdout }));
+      io.setExitCode(await runTopCommand(config, { input: process.stdin, output: stdout.asStream() }));
     });
 }
 

@@ -1,3 +1,5 @@
+import { isTerminal } from '../sources/terminal.js';
+
 /** A progress bar on stderr: `LABEL [#####   ] 42% 1.0/2.4 MiB 12.3 MB/s`. */
 export interface ProgressBar {
   /** `done` of `total` bytes; redrawn at most five times a second, and at the end. */
@@ -11,9 +13,12 @@ export interface ProgressBar {
 const WIDTH = 24;
 const REDRAW_MS = 200;
 
-/** The progress bar of every command that shows one: only when stderr is a terminal, else null. */
-export function progressBar(stderr: NodeJS.WriteStream = process.stderr): ProgressBar | null {
-  if (stderr.isTTY !== true) return null;
+/**
+ * The progress bar of every command that shows one: only when stderr is a terminal, else null.
+ * process.stderr is made only then: for a pipe it would load node:net (stdio.ts).
+ */
+export function progressBar(stderr: NodeJS.WriteStream | null = isTerminal(2) ? process.stderr : null): ProgressBar | null {
+  if (stderr?.isTTY !== true) return null;
   const started = Date.now();
   let lastDraw = 0;
   let shown = false;

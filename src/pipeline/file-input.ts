@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomId } from './random-id.js';
 import type { StreamConfig } from '../config.js';
 import { StatesyncError } from '../errors.js';
 import type { LineFramer } from '../records/framer.js';
@@ -11,7 +11,7 @@ import type { SourceCursor, SourceCursors } from './source-cursors.js';
 
 /** The run's files and stdin, in the order given, each with its source id. */
 export async function openInputs(config: StreamConfig): Promise<Source[]> {
-  const runId = randomUUID();
+  const runId = randomId();
   const { inputs, source } = config;
   const sources: Source[] = [];
   for (const input of inputs) {

@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import Table from 'cli-table3';
 import type { RowValue, WindowResult } from '../model.js';
@@ -35,6 +34,11 @@ export interface SinkOptions {
 
 const VALUE_COLUMN: readonly string[] = ['value'];
 
+/** Where text is written: stdout, a file, a test's collector. */
+export interface TextOut {
+  write(text: string): unknown;
+}
+
 /** Writes window results to a stream in one format; windows arrive in the order they are to be printed. */
 export class ResultSink {
   /** The csv header last written (again whenever a job with other value columns follows). */
@@ -43,7 +47,7 @@ export class ResultSink {
   private readonly fields: readonly WindowField[];
 
   constructor(
-    private readonly out: Writable,
+    private readonly out: TextOut,
     private readonly options: SinkOptions,
   ) {
     this.chalk = new Chalk({ level: options.color ? 1 : 0 });

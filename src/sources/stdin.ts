@@ -1,8 +1,9 @@
 import { fstatSync, read } from 'node:fs';
 import { Socket } from 'node:net';
-import { isatty, ReadStream } from 'node:tty';
+import { ReadStream } from 'node:tty';
 import { gunzip, isGzip } from './gzip.js';
 import { READ_CHUNK_BYTES, type Source } from './source.js';
+import { isTerminal } from './terminal.js';
 
 const STDIN_FD = 0;
 
@@ -39,7 +40,9 @@ export function stdinSource(sourceOverride: string | null, runId: string): Sourc
     async *read(offset: number) {
       const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
       const regularFile = isRegularFile();
-      const typed = !regularFile && isatty(STDIN_FD);
+      const typed = !regularFile && isTerminal(STDIN_FD);
+      // A pipe is read through a socket (epoll), never by a pool thread: a read blocked there on a quiet
+      // pipe would hold up process.exit after a stop until the pipe's writer wrote or closed.
       const reader = regularFile ? fileReader(buffer) : typed ? terminalReader(buffer) : streamReader(buffer);
       let ended = false;
       const next = async (): Promise<Buffer | null> => {

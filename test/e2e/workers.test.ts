@@ -273,9 +273,9 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
     const job = 'sweep';
     const random = seededRandom(0x5eed_0002);
     const files = [0, 1, 2].map((i) => tmp.path(`sweep-${i}.txt`));
-    // 8 MB each: offsets move in 1 MiB chunks, so a run has about seven mid-file commit points, and
+    // 24 MB each: offsets move in 1 MiB chunks, so a run has about twenty mid-file commit points, and
     // three mid-file kills do not depend on how fast this machine is at the moment.
-    const data = [0, 1, 2].map(() => generateWordCorpus(random, 8_000_000, 3000));
+    const data = [0, 1, 2].map(() => generateWordCorpus(random, 24_000_000, 3000));
     const truth = new Map<string, number>();
     for (let i = 0; i < 3; i++) {
       await writeFile(files[i]!, data[i]!);
@@ -292,7 +292,9 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
     const anchorDone = collect(anchor, 60_000);
     await waitForRunning(db, job, 1);
 
-    const args = (i: number) => ['count', files[i]!, '--db', db, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet'];
+    // One thread: the 1 MiB reads are then the commit points. With more, a batch can take most of a
+    // file (threads.test.ts has its own kill sweep), and the runs finish before enough kills.
+    const args = (i: number) => ['count', files[i]!, '--db', db, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet', '--threads', '1'];
     interface Slot {
       child: ChildProcessWithoutNullStreams;
       done: Promise<CliResult>;

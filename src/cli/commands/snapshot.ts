@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describeCause, RuntimeFailure, UsageError } from '../../errors.js';
 import { DEFAULT_WORKER_TIMEOUT_MS } from '../../defaults.js';
+import type { TextOut } from '../../sinks/sink.js';
+import { isTerminal } from '../../sources/terminal.js';
 import { describeDb, openStore } from '../../state/open.js';
 import { exportSnapshot, validateSnapshot, type Progress, type SnapshotHeader } from '../../state/snapshot.js';
 import { refuseOutputsOverInputs } from '../guards.js';
 import { localLiveness } from '../liveness.js';
 import { progressBar } from '../progress.js';
 import { exitCodeAfter, trapStopSignals } from '../signals.js';
+import { stdout } from '../stdio.js';
 
 /** A stage of a snapshot command (`export`, `verify`) shown as a progress bar on a terminal. */
 function showProgress(label: string): { update: Progress; done: () => void } {
@@ -19,7 +22,7 @@ function showProgress(label: string): { update: Progress; done: () => void } {
 
 export async function runSnapshotExport(db: string, output: string | null, version: string, note: (l: string) => void): Promise<number> {
   // As gzip does: binary data on a terminal helps nobody and can upset it.
-  if (output === null && process.stdout.isTTY === true) {
+  if (output === null && isTerminal(1)) {
     throw new UsageError('refusing to write a binary snapshot to a terminal; give -o FILE or pipe it into a file or command');
   }
   refuseOutputsOverInputs([{ option: '-o', path: output }], [], db);
@@ -46,7 +49,7 @@ export async function runSnapshotRestore(
   note: (l: string) => void,
 ): Promise<number> {
   if (file !== '-') return restore(file, file, db, force, note, () => null);
-  if (process.stdin.isTTY === true) {
+  if (isTerminal(0)) {
     throw new UsageError("refusing to read a binary snapshot from a terminal; pipe it in, or give the snapshot's FILE");
   }
   const signals = trapStopSignals(() => process.stdin.destroy());
@@ -105,7 +108,7 @@ async function restore(
   }
 }
 
-export async function runSnapshotInspect(file: string, json: boolean, out: NodeJS.WritableStream): Promise<number> {
+export async function runSnapshotInspect(file: string, json: boolean, out: TextOut): Promise<number> {
   if (!existsSync(file)) throw new UsageError(`${file}: no such snapshot file`);
   let header: SnapshotHeader;
   try {
@@ -165,6 +168,6 @@ function describe(h: SnapshotHeader): string {
 
 function writeStdout(chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+    stdout.asStream().write(chunk, (err) => (err ? reject(err) : resolve()));
   });
 }

@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { TextOut } from '../../sinks/sink.js';
 import { isoTime } from '../../sinks/time.js';
 import { openStore } from '../../state/open.js';
 import type { StatusReport } from '../../state/port.js';
@@ -6,7 +6,7 @@ import { statusJson } from './status-json.js';
 import { localLiveness } from '../liveness.js';
 
 /** Jobs, workers, sources and offsets, open windows, counters and file sizes; JSON for scripts. */
-export async function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: Writable, now: number): Promise<number> {
+export async function runStatusCommand(db: string, json: boolean, workerTimeoutMs: number, out: TextOut, now: number): Promise<number> {
   const store = await openStore(db, { readOnly: true });
   try {
     const report = await store.status(localLiveness(workerTimeoutMs), now);

@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { finished } from 'node:stream/promises';
+import { closeSync } from 'node:fs';
 import type { StreamConfig } from '../../config.js';
 import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
@@ -16,6 +15,7 @@ import { parseInstant } from '../options.js';
 import { openOutputFile, ResultOutput } from '../output.js';
 import { progressBar } from '../progress.js';
 import { exitCodeAfter, trapStopSignals } from '../signals.js';
+import { FdWriter } from '../stdio.js';
 
 /** count / sum / min / max / avg: runs the stream job until its inputs end or a signal stops it. */
 export async function runStreamCommand(
@@ -118,14 +118,11 @@ export async function runStreamCommand(
  * The lines of one turn of the event loop (one chunk of input) go out in one write, not one each.
  */
 function openAppendOutput(path: string): { write: (text: string) => void; finish: () => Promise<void> } {
-  const stream = createWriteStream('', { fd: openOutputFile(path, 'a') });
-  let failure: Error | null = null;
-  stream.on('error', (err) => {
-    failure = err;
-  });
+  const fd = openOutputFile(path, 'a');
+  const out = new FdWriter(fd);
   let pending = '';
   const flush = () => {
-    if (pending !== '') stream.write(pending);
+    if (pending !== '') out.write(pending);
     pending = '';
   };
   return {
@@ -135,10 +132,11 @@ function openAppendOutput(path: string): { write: (text: string) => void; finish
     },
     finish: async () => {
       flush();
-      if (failure === null && !stream.destroyed) {
-        stream.end();
-        // A failed last write settles this after the 'error' listener above has recorded it.
-        await finished(stream).catch(() => undefined);
+      let failure = out.failure;
+      try {
+        closeSync(fd);
+      } catch (err) {
+        failure ??= err as NodeJS.ErrnoException;
       }
       if (failure !== null) throw cannotWrite(path, failure);
     },
