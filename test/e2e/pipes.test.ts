@@ -2,10 +2,14 @@
  * The ends of a pipeline: a reader that goes away (`statesync ... | head -1`)
  * and a writer that sends one enormous line.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expectCounts, generateWordCorpus, tsvTotals, wordCounts } from '../support/counts.js';
+import { seededRandom } from '../support/prng.js';
 import { binPath, cliEnv, collect, procStatusKb, runCliOk, spawnCli, status, useTempDir, waitUntilIdle, waitUntilRead } from './helpers.js';
 
 const tmp = useTempDir('pipes');
@@ -236,5 +240,75 @@ describe('an over-long line on stdin', () => {
       expect(growthMb, `peak RSS ${long.peakKb} kB vs ${normal.peakKb} kB normally`).toBeLessThan(64);
     }
     expect(elapsed, `streaming ${LONG_LINE_MB} MB took ${elapsed} ms`).toBeLessThan(15_000);
+  });
+});
+
+/**
+ * stdin a pipe, as a shell gives it (the other tests' spawned stdin is a socket): what the pipe
+ * already holds is read without waiting, then a socket reads the rest (src/sources/stdin.ts).
+ * The pipe here is a FIFO, so the test holds statesync's pid and its writing end.
+ */
+describe('stdin from a pipe that a shell would give', () => {
+  /** statesync with a FIFO for stdin; `write` and `end` are the pipe's only writer. */
+  function spawnOnFifo(args: readonly string[]) {
+    const fifo = tmp.path(`stdin-${Math.random().toString(36).slice(2)}.fifo`);
+    execFileSync('mkfifo', [fifo]);
+    // A reader first (non-blocking, so the open returns), then the writer, which needs a reader.
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, constants.O_WRONLY);
+    const child = spawn(process.execPath, [binPath, ...args], { env: cliEnv(), stdio: [readEnd, 'pipe', 'pipe'] });
+    closeSync(readEnd);
+    const done = collect(child as unknown as ChildProcessWithoutNullStreams);
+    return {
+      child,
+      done,
+      write: (text: string | Buffer) => writeSync(writeEnd, typeof text === 'string' ? Buffer.from(text) : text),
+      end: () => closeSync(writeEnd),
+    };
+  }
+
+  it('an input already whole in the pipe, and lines that come after a pause, are all counted', async () => {
+    const run = spawnOnFifo(['count', '--window', '1d']);
+    run.write('a b\nb c\n');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    run.write('c d\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    run.write('d e\n');
+    run.end();
+    const result = await run.done;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expectCounts(tsvTotals(result.stdout), wordCounts('a b\nb c\nc d\nd e\n'));
+  });
+
+  it('more than a pipe holds, and gzip text, come through whole', async () => {
+    const random = seededRandom(0x919e);
+    const text = generateWordCorpus(random, 3_000_000, 5000);
+    const big = spawnOnFifo(['count', '--window', '1d']);
+    for (let at = 0; at < text.length; at += 1 << 20) big.write(text.subarray(at, at + (1 << 20)));
+    big.end();
+    const bigResult = await big.done;
+    expect(bigResult.exitCode, bigResult.stderr).toBe(0);
+    expectCounts(tsvTotals(bigResult.stdout), wordCounts(text.toString('utf8')));
+
+    const head = text.subarray(0, text.indexOf(0x0a, 200_000) + 1);
+    const zipped = spawnOnFifo(['count', '--window', '1d']);
+    zipped.write(gzipSync(head));
+    zipped.end();
+    const zippedResult = await zipped.done;
+    expect(zippedResult.exitCode, zippedResult.stderr).toBe(0);
+    expectCounts(tsvTotals(zippedResult.stdout), wordCounts(head.toString('utf8')));
+  });
+
+  it('SIGTERM while the pipe is quiet and open: stops at once, prints what it read, exits 143', async () => {
+    const run = spawnOnFifo(['count', '--window', '1d']);
+    run.write('quiet pipe\n');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const stopped = Date.now();
+    run.child.kill('SIGTERM');
+    const result = await run.done;
+    run.end();
+    expect(result.exitCode, result.stderr).toBe(143);
+    expect(Date.now() - stopped).toBeLessThan(3000);
+    expectCounts(tsvTotals(result.stdout), wordCounts('quiet pipe\n'));
   });
 });

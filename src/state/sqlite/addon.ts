@@ -65,16 +65,15 @@ function seaModule(require: NodeJS.Require): SeaModule | null {
 }
 
 function embeddedAddon(sea: SeaModule): object {
-  const bytes = Buffer.from(sea.getAsset(ADDON_ASSET));
-  // Hashed by the build, which saves hashing ~2 MB at every start.
-  const file = cachedAddon(bytes, `better_sqlite3-${sea.getAsset(ADDON_HASH_ASSET, 'utf8')}.node`);
+  // Hashed by the build, which saves hashing ~2 MB at every start; the bytes are copied out only to write them.
+  const file = cachedAddon(() => Buffer.from(sea.getAsset(ADDON_ASSET)), `better_sqlite3-${sea.getAsset(ADDON_HASH_ASSET, 'utf8')}.node`);
   const module = { exports: {} as object };
   process.dlopen(module, file);
   return module.exports;
 }
 
 /** Writes the addon once per content hash (temporary file, then rename); the cache dir, else the temp dir. */
-function cachedAddon(bytes: Buffer, name: string): string {
+function cachedAddon(bytes: () => Buffer, name: string): string {
   const candidates = [join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'statesync'), join(tmpdir(), `statesync-${process.getuid?.() ?? 'user'}`)];
   let lastError: unknown = null;
   for (const dir of candidates) {
@@ -83,7 +82,7 @@ function cachedAddon(bytes: Buffer, name: string): string {
       if (existsSync(file)) return file;
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const partial = `${file}.${process.pid}.tmp`;
-      writeFileSync(partial, bytes, { mode: 0o700 });
+      writeFileSync(partial, bytes(), { mode: 0o700 });
       renameSync(partial, file);
       return file;
     } catch (err) {
