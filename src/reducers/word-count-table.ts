@@ -179,8 +179,9 @@ export class WordCountTable implements WindowTable {
       const n = this.count(unit);
       if (n === 0) continue;
       if (k > 0) keyBlob[at++] = 0;
-      const from = this.keyAt(unit);
-      at += this.bytes.copy(keyBlob, at, from, from + this.keyLength(unit));
+      // Byte by byte: keys are short, and a Buffer.copy call per key costs more than the bytes.
+      const bytes = this.bytes;
+      for (let b = this.keyAt(unit), to = b + this.keyLength(unit); b < to; b++) keyBlob[at++] = bytes[b]!;
       counts[k++] = n;
     }
     return deltaOf(keyBlob, counts, size);
