@@ -6,6 +6,8 @@ import { READ_CHUNK_BYTES, type Source } from './source.js';
 import { isTerminal } from './terminal.js';
 
 const STDIN_FD = 0;
+/** Reads of a pipe made before the socket takes over: an input whole before the run began needs two (its bytes, its end). */
+const DIRECT_READS = 2;
 
 /**
  * Standard input. Without --source it is not replayable, so it gets a fresh id
@@ -113,11 +115,14 @@ function fileReader(buffer: Buffer): ChunkReader {
  * is read without waiting, through a second, non-blocking open of it (Linux:
  * /proc/self/fd/0; fd 0's own flags stay as they are): an input that is already
  * complete (`echo a |`) is then read without loading node:net and node:stream,
- * ~5 ms of such a run's start. At the first read that would wait, the socket
- * takes over. Where that open fails (a socket, no /proc), the socket reads all.
+ * ~5 ms of such a run's start. At the first read that would wait, or after
+ * DIRECT_READS, the socket takes over: its reads come through the event loop,
+ * which a run of synchronous reads would starve of timers and signals. Where
+ * that open fails (a socket, no /proc), the socket reads all.
  */
 function pipeReader(buffer: Buffer): ChunkReader {
   let direct = openNonBlocking();
+  let directReads = 0;
   let socket: ChunkReader | null = null;
   const stopDirect = () => {
     if (direct !== null) closeSync(direct);
@@ -125,9 +130,11 @@ function pipeReader(buffer: Buffer): ChunkReader {
   };
   return {
     next() {
+      if (direct !== null && directReads === DIRECT_READS) stopDirect();
       if (direct !== null) {
         try {
           const bytesRead = readSync(direct, buffer, 0, buffer.length, null);
+          directReads++;
           if (bytesRead === 0) stopDirect();
           return Promise.resolve(bytesRead);
         } catch {

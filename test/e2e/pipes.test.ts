@@ -3,13 +3,14 @@
  * and a writer that sends one enormous line.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectCounts, generateWordCorpus, tsvTotals, wordCounts } from '../support/counts.js';
 import { seededRandom } from '../support/prng.js';
+import { waitFor } from '../support/wait.js';
 import { binPath, cliEnv, collect, procStatusKb, runCliOk, spawnCli, status, useTempDir, waitUntilIdle, waitUntilRead } from './helpers.js';
 
 const tmp = useTempDir('pipes');
@@ -297,6 +298,34 @@ describe('stdin from a pipe that a shell would give', () => {
     const zippedResult = await zipped.done;
     expect(zippedResult.exitCode, zippedResult.stderr).toBe(0);
     expectCounts(tsvTotals(zippedResult.stdout), wordCounts(head.toString('utf8')));
+  });
+
+  it('SIGTERM while `yes` floods the pipe: it stops at once, prints what it counted, exits 143', async () => {
+    const shell = spawn('/bin/sh', ['-c', 'yes a b | "$0" "$1" count --window 1d; echo "exit=$?" >&2', process.execPath, binPath], {
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }) as unknown as ChildProcessWithoutNullStreams;
+    const done = collect(shell);
+    // statesync is the shell's child whose command line names the bin.
+    const statesyncPid = await waitFor('statesync to start', () => {
+      const children = readFileSync(`/proc/${shell.pid}/task/${shell.pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+      return children.map(Number).find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(binPath);
+        } catch {
+          return false;
+        }
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const stopped = Date.now();
+    process.kill(statesyncPid, 'SIGTERM');
+    const result = await done;
+    expect(Date.now() - stopped).toBeLessThan(3000);
+    expect(result.stderr).toContain('exit=143');
+    const totals = tsvTotals(result.stdout);
+    expect(totals.get('a')).toBeGreaterThan(0);
+    expect(totals.get('a')).toBe(totals.get('b'));
   });
 
   it('SIGTERM while the pipe is quiet and open: stops at once, prints what it read, exits 143', async () => {
