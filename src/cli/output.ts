@@ -1,6 +1,6 @@
-import { closeSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import type { OutputConfig } from '../config.js';
-import { cannotWrite, type StatesyncError } from '../errors.js';
+import { cannotWrite } from '../errors.js';
 import type { WindowResult } from '../model.js';
 import { ResultSink, type WindowField } from '../sinks/sink.js';
 import { FdWriter, stdout } from './stdio.js';
@@ -22,10 +22,8 @@ export function openOutputFile(path: string, flags: 'w' | 'a'): number {
  */
 export class ResultOutput {
   private readonly out: FdWriter;
-  private readonly fileFd: number | null;
   private readonly sink: ResultSink;
   private closed = false;
-  private error: StatesyncError | null = null;
 
   /**
    * `fields`: window fields after `value` (watch: seq, query: state); the stream commands show none.
@@ -37,11 +35,9 @@ export class ResultOutput {
     fields: readonly WindowField[] = [],
     columnsOf?: (job: string) => readonly string[],
   ) {
-    this.fileFd = config.path === null ? null : openOutputFile(config.path, 'w');
-    this.out = this.fileFd === null ? stdout : new FdWriter(this.fileFd);
-    this.out.onFailure((err) => {
+    this.out = config.path === null ? stdout : new FdWriter(openOutputFile(config.path, 'w'));
+    this.out.onFailure(() => {
       this.closed = true;
-      if (config.path !== null) this.error = cannotWrite(config.path, err);
       onReaderGone();
     });
     this.sink = new ResultSink(this.out, { ...config, fields, ...(columnsOf === undefined ? {} : { columnsOf }) });
@@ -55,15 +51,8 @@ export class ResultOutput {
   /** Flushes and, for -o FILE, closes; throws the typed error of a failed FILE. */
   async finish(): Promise<void> {
     await this.out.flush();
-    if (this.fileFd !== null) {
-      try {
-        closeSync(this.fileFd);
-      } catch (err) {
-        this.error ??= cannotWrite(this.config.path!, err);
-      }
-    }
-    // A failure is told after the write that met it: let its listener above run first.
-    await new Promise<void>((resolve) => process.nextTick(resolve));
-    if (this.error !== null) throw this.error;
+    if (this.config.path === null) return;
+    const failure = this.out.close();
+    if (failure !== null) throw cannotWrite(this.config.path, failure);
   }
 }

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 
 /**
  * A file descriptor written with write(2), synchronously, as Node's own stdout
@@ -66,6 +66,16 @@ export class FdWriter {
     const stream = this.slowStream;
     if (stream === null || this.failure !== null) return Promise.resolve();
     return new Promise((done) => stream.write('', () => done()));
+  }
+
+  /** For a file this writer owns: closes it; returns the first failure, of a write or of the close, or null. */
+  close(): NodeJS.ErrnoException | null {
+    try {
+      closeSync(this.fd);
+    } catch (err) {
+      this.failure ??= err as NodeJS.ErrnoException;
+    }
+    return this.failure;
   }
 
   private fail(err: NodeJS.ErrnoException): void {

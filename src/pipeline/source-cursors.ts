@@ -28,6 +28,14 @@ export interface SourceCursor {
 /** A cursor as an input starts it: its run totals start at 0. */
 export type NewCursor = Omit<SourceCursor, 'records' | 'bytes'>;
 
+/**
+ * A cursor for counting outside the run's sources: a counting thread's, whose
+ * lines the reading thread adds to the real cursor.
+ */
+export function detachedCursor(kind: string, label: string): SourceCursor {
+  return { kind, label, identity: null, network: null, fromOffset: 0, toOffset: 0, lines: 0, maxEventTime: null, records: 0, bytes: 0 };
+}
+
 /** The cursors of a run's sources, by source id, and what a batch covers of them. */
 export class SourceCursors {
   private readonly cursors = new Map<string, SourceCursor>();

@@ -1,3 +1,4 @@
+import { RuntimeFailure } from '../errors.js';
 import type { DeltaColumns, ResultRow } from '../model.js';
 import type { WordTally } from '../records/words.js';
 import type { WindowTable } from './window-table.js';
@@ -56,7 +57,18 @@ export class WordCountTable implements WindowTable {
 
   constructor(capacity = 4096) {
     compiled ??= new WebAssembly.Module(Buffer.from(WORD_COUNT_WASM, 'base64'));
-    this.kernel = new WebAssembly.Instance(compiled).exports as unknown as Kernel;
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(compiled);
+    } catch (err) {
+      // V8 reserves ~10 GB of address space per instance's memory, so about 12,000 tables can live at
+      // once; a plain word count holds a window's table until the window is finalized.
+      throw new RuntimeFailure(
+        `cannot hold one more window in memory (${(err as Error).message}): too many windows are open at once; use a longer --window`,
+        { cause: err },
+      );
+    }
+    this.kernel = instance.exports as unknown as Kernel;
     this.kernel.init(capacity);
     this.sync();
   }

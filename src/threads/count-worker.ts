@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RunCounters } from '../pipeline/counters.js';
 import { recordsOf } from '../pipeline/records.js';
-import type { SourceCursor } from '../pipeline/source-cursors.js';
+import { detachedCursor } from '../pipeline/source-cursors.js';
 import { WindowClock } from '../pipeline/window-clock.js';
 import type { DeltaColumns } from '../model.js';
 import { reducerFor } from '../reducers/reducers.js';
@@ -32,18 +32,7 @@ const { sink, windows } = recordsOf(config, reducerFor(config.reduction, config.
   dedupe: null,
 });
 // The sinks count lines into a source's cursor; the reading thread adds them to the real one.
-const cursor: SourceCursor = {
-  kind: 'chunk',
-  label: 'chunk',
-  identity: null,
-  network: null,
-  fromOffset: 0,
-  toOffset: 0,
-  lines: 0,
-  maxEventTime: null,
-  records: 0,
-  bytes: 0,
-};
+const cursor = detachedCursor('chunk', 'chunk');
 
 port.on('message', (message: ToCountWorker) => {
   if (message.kind === 'chunk') {

@@ -40,7 +40,8 @@ describe('FdWriter', () => {
     out.write('a\tb\n');
     out.write(Buffer.from('é😀\n'));
     expect(readFileSync(path, 'utf8')).toBe('a\tb\né😀\n');
-    closeSync(fd);
+    expect(out.close()).toBeNull();
+    expect(() => closeSync(fd)).toThrow(/EBADF/);
   });
 
   it('keeps its first failure, tells each listener once after the write, and drops later writes', async () => {
@@ -57,7 +58,8 @@ describe('FdWriter', () => {
     await new Promise((resolve) => process.nextTick(resolve));
     expect(heard).toEqual(['a:EBADF', 'b:EBADF']);
     expect(out.failure?.code).toBe('EBADF');
-    closeSync(fd);
+    // Closing reports the first failure, not the close's own success.
+    expect(out.close()?.code).toBe('EBADF');
   });
 
   it('on EAGAIN hands the rest, and every later write, to its stream, so nothing is lost or reordered', async () => {

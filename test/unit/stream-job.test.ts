@@ -21,7 +21,7 @@ import { SqliteStore } from '../../src/state/sqlite/store.js';
 import type { SpawnCountWorker } from '../../src/threads/pool.js';
 import { RunCounters } from '../../src/pipeline/counters.js';
 import { recordsOf } from '../../src/pipeline/records.js';
-import type { SourceCursor } from '../../src/pipeline/source-cursors.js';
+import { detachedCursor } from '../../src/pipeline/source-cursors.js';
 import { ChunkWall, ThreadedSink } from '../../src/pipeline/threaded-sink.js';
 import { WindowClock } from '../../src/pipeline/window-clock.js';
 import { generateWordCorpus, total, wordCounts } from '../support/counts.js';
@@ -373,18 +373,7 @@ describe('StreamJob counting on threads', () => {
       throw err;
     };
     const sink = new ThreadedSink(cfg, spawn, windows, windowClock, clock, fail, inline, chunkWall, letReadersIn, counters);
-    const cursor: SourceCursor = {
-      kind: 'stdin',
-      label: 'stdin',
-      identity: null,
-      network: null,
-      fromOffset: 0,
-      toOffset: 0,
-      lines: 0,
-      maxEventTime: null,
-      records: 0,
-      bytes: 0,
-    };
+    const cursor = detachedCursor('stdin', 'stdin');
     const counted = () => {
       const delta = windows.at(windowClock.processingStart(clock.now())).unsettled();
       return new Map(delta.keys.slice(0, delta.size).map((key, i) => [key, delta.counts[i]!]));

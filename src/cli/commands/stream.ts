@@ -1,4 +1,3 @@
-import { closeSync } from 'node:fs';
 import type { StreamConfig } from '../../config.js';
 import { cannotWrite } from '../../errors.js';
 import { REJECT_REASONS, type RejectReason } from '../../records/framer.js';
@@ -118,8 +117,7 @@ export async function runStreamCommand(
  * The lines of one turn of the event loop (one chunk of input) go out in one write, not one each.
  */
 function openAppendOutput(path: string): { write: (text: string) => void; finish: () => Promise<void> } {
-  const fd = openOutputFile(path, 'a');
-  const out = new FdWriter(fd);
+  const out = new FdWriter(openOutputFile(path, 'a'));
   let pending = '';
   const flush = () => {
     if (pending !== '') out.write(pending);
@@ -132,12 +130,7 @@ function openAppendOutput(path: string): { write: (text: string) => void; finish
     },
     finish: async () => {
       flush();
-      let failure = out.failure;
-      try {
-        closeSync(fd);
-      } catch (err) {
-        failure ??= err as NodeJS.ErrnoException;
-      }
+      const failure = out.close();
       if (failure !== null) throw cannotWrite(path, failure);
     },
   };
