@@ -89,28 +89,32 @@ export function runExposition(job: string, read: () => RunMetrics): RunExpositio
 
   function counter(name: string, help: string, labels: string[], samples: (m: RunMetrics) => Samples): void {
     new Counter({
-      name,
-      help,
-      labelNames: ['job_name', ...labels],
-      registers,
+      ...scraped(name, help, labels),
       collect() {
         this.reset();
-        for (const [l, value] of samples(run())) this.inc({ job_name: job, ...l }, value);
+        for (const [l, value] of labelled(samples)) this.inc(l, value);
       },
     });
   }
 
   function gauge(name: string, help: string, labels: string[], samples: (m: RunMetrics) => Samples): void {
     new Gauge({
-      name,
-      help,
-      labelNames: ['job_name', ...labels],
-      registers,
+      ...scraped(name, help, labels),
       collect() {
         this.reset();
-        for (const [l, value] of samples(run())) this.set({ job_name: job, ...l }, value);
+        for (const [l, value] of labelled(samples)) this.set(l, value);
       },
     });
+  }
+
+  /** What a counter and a gauge filled at scrape time are both made of. */
+  function scraped(name: string, help: string, labels: string[]) {
+    return { name, help, labelNames: ['job_name', ...labels], registers };
+  }
+
+  /** This scrape's samples, each under the job's label too. */
+  function labelled(samples: (m: RunMetrics) => Samples): Samples {
+    return samples(run()).map(([l, value]) => [{ job_name: job, ...l }, value]);
   }
 }
 

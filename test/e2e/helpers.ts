@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { cliEnv } from '../support/cli-env.js';
 import { bytesReadBy, waitUntilHandled } from '../support/proc.js';
 import { sleep, waitFor } from '../support/wait.js';
@@ -107,6 +107,11 @@ export async function runCli(
   if (options.input !== undefined) child.stdin.end(options.input);
   else child.stdin.end();
   return done;
+}
+
+/** Asserts a run's exit code, showing its stderr (or the signal that ended it) when it differs. */
+export function expectExit(result: CliResult, code: number): void {
+  expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
 }
 
 /** Runs the CLI and fails with its stderr unless it exits 0. */

@@ -27,14 +27,11 @@ import {
   watchRows,
   wordCounts,
   type CliResult,
+  expectExit,
 } from './helpers.js';
 
 const tmp = useTempDir('pg-cli');
 const pgs = usePgProbes();
-
-function expectExit(result: CliResult, code: number): void {
-  expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
-}
 
 /** The newest publication number, from the counter row. */
 async function publishedSeq(db: PgProbe): Promise<number> {

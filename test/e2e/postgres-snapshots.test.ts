@@ -43,6 +43,7 @@ import {
   waitFor,
   wordCounts,
   type CliResult,
+  eventFile,
 } from './helpers.js';
 
 // ---------------------------------------------------------------------------
@@ -182,19 +183,6 @@ async function leaveOpenWindow(db: string, job: string, args: readonly string[],
   );
   child.kill('SIGKILL');
   await done;
-}
-
-/** Event-time records `epoch-seconds user value`, ten per second, integer values (sums stay exact). */
-function eventFile(lines: number, startEpochS: number, salt: number): { text: string; sums: Map<string, number> } {
-  const out: string[] = [];
-  const sums = new Map<string, number>();
-  for (let i = 0; i < lines; i++) {
-    const key = `u${(i * 7919 + salt) % 97}`;
-    const value = ((i * 31 + salt) % 1000) - 100;
-    out.push(`${startEpochS + Math.floor(i / 10)} ${key} ${value}\n`);
-    sums.set(key, (sums.get(key) ?? 0) + value);
-  }
-  return { text: out.join(''), sums };
 }
 
 /** JSON lines with awkward keys (tab, comma, quote, backslash, non-ASCII) and fractional values, for avg. */

@@ -7,9 +7,9 @@
  * tables (schema `statesync`) read directly with `pg`.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { holdCommits, usePgProbes, type PgProbe } from '../support/pg.js';
+import { killSweep, type SweepSnapshot } from './kill-sweep.js';
 import {
   addCounts,
   clusterStatus,
@@ -32,9 +32,8 @@ import {
   waitFor,
   watchRows,
   wordCounts,
-  wordsBefore,
-  type CliResult,
   type JsonRow,
+  expectExit,
 } from './helpers.js';
 
 const tmp = useTempDir('pg-workers');
@@ -120,10 +119,6 @@ const oneToN = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 
 
 function sortedRows(rows: readonly JsonRow[]): string[] {
   return rows.map((r) => `${r.job}|${r.window_start}|${r.window_end}|${r.key}|${r.value}`).sort();
-}
-
-function expectExit(result: CliResult, code: number): void {
-  expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
 }
 
 // ---------------------------------------------------------------------------
@@ -309,16 +304,6 @@ describe('kill sweep on PostgreSQL: SIGKILL a random worker of three, restart it
     const db = await pgs.fresh();
     const job = 'sweep';
     const random = seededRandom(0x9_0002);
-    const files = [0, 1, 2].map((i) => tmp.path(`sweep-${i}.txt`));
-    // 6 MB each: offsets move by whole 1 MiB reads, so every run of a file has several commit
-    // points inside it, however fast the machine reads.
-    const data = [0, 1, 2].map(() => generateWordCorpus(random, 6_000_000, 3000));
-    const truth = new Map<string, number>();
-    for (let i = 0; i < 3; i++) {
-      await writeFile(files[i]!, data[i]!);
-      addCounts(truth, wordCounts(data[i]!.toString('utf8')));
-    }
-
     // As in workers.test.ts: a long-lived worker of the job on an open stdin keeps the job's windows
     // held while file workers are killed and restarted, so no file worker ends as "the last one"
     // and publishes the current window early while a killed one is on its way back.
@@ -328,122 +313,29 @@ describe('kill sweep on PostgreSQL: SIGKILL a random worker of three, restart it
 
     // One counting thread: with threads a commit's batch may take a whole file (the main thread reads
     // ahead while it commits), and the kills must land mid-file; threads.test.ts kills threaded runs.
-    const args = (i: number) => ['count', files[i]!, '--db', db.url, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet', '--threads', '1'];
-    interface Slot {
-      child: ChildProcessWithoutNullStreams;
-      done: Promise<CliResult>;
-      /** Offset committed when this run started. */
-      startOffset: number;
-      completed: boolean;
-      /** The note a restarted run prints at start-up (before its first commit, so before any kill). */
-      resumeNote?: string;
-    }
-    /** Committed offsets of the three files (0 before a file's first commit). */
-    const offsets = async (): Promise<number[]> => {
-      const rows = await db.peek<{ source: string; offset: number }>(`SELECT source, "offset" FROM statesync.sources WHERE job = $1`, [job]);
-      return [0, 1, 2].map((i) => rows?.find((r) => r.source.includes(`sweep-${i}.txt#`))?.offset ?? 0);
-    };
-    const start = async (i: number): Promise<Slot> => {
-      const startOffset = (await offsets())[i]!;
-      const child = spawnCli(args(i));
-      const done = collect(child, 45_000);
-      child.stdin.end();
-      return { child, done, startOffset, completed: false };
-    };
-    const slots = await Promise.all([0, 1, 2].map(start));
-
-    /** In one snapshot: every committed offset is at a line end, with exactly the words before it in the job's record count. */
-    const checkConsistent = async () => {
-      const [snap] = await db.rows<{ records: number; offsets: Array<{ source: string; offset: number }> }>(
-        `SELECT (SELECT records FROM statesync.jobs WHERE job = $1) AS records,
-           COALESCE((SELECT json_agg(json_build_object('source', source, 'offset', "offset")) FROM statesync.sources
-                      WHERE job = $1 AND kind = 'file'), '[]') AS offsets`,
-        [job],
-      );
-      let expected = 0;
-      for (const { source, offset } of snap!.offsets) {
-        const i = [0, 1, 2].find((j) => source.includes(`sweep-${j}.txt#`));
-        expect(i, source).toBeDefined();
-        if (offset > 0 && offset < data[i!]!.length) expect(data[i!]![offset - 1], `offset ${offset} of ${source}`).toBe(0x0a);
-        expected += wordsBefore(data[i!]!, offset);
-      }
-      expect(snap!.records, 'records committed with the offsets').toBe(expected);
-    };
-
-    const lastOffset = [0, 0, 0];
-    const killedAt: number[] = [];
-    const killedPids: number[] = [];
-    let kills = 0;
-    /** Checks a run that ended: offsets never go backwards, the restart note, consistency. */
-    const reap = async (i: number, result: CliResult): Promise<number> => {
-      const slot = slots[i]!;
-      const offset = (await offsets())[i]!;
-      expect(offset, 'offsets never go backwards').toBeGreaterThanOrEqual(lastOffset[i]!);
-      lastOffset[i] = offset;
-      if (slot.resumeNote !== undefined && (result.signal === null || offset > slot.startOffset)) {
-        expect(result.stderr).toContain(slot.resumeNote);
-      }
-      if (result.signal === null) {
-        expectExit(result, 0);
-        expect(result.stderr).not.toMatch(/late record/);
-        expect(offset).toBe(data[i]!.length);
-        slot.completed = true;
-      }
-      await checkConsistent();
-      return offset;
-    };
-
-    // Repeatedly SIGKILL a random (seeded) worker and restart it on its file: mostly one whose
-    // committed offset (polled in the sources table) moved since it started and stops short of
-    // its file's end, so the kill lands mid-file whatever the machine's speed; after a seeded
-    // jitter; sometimes any running one (a kill during start-up or before its first commit).
-    const deadline = Date.now() + 30_000;
-    while (kills < 8 && slots.some((s) => !s.completed) && Date.now() < deadline) {
-      const early = random() < 0.15;
-      const jitter = Math.floor(random() * 20);
-      const pick = random();
-      const candidates = await waitFor(
-        'a worker to kill',
-        async () => {
-          const running = slots.map((s, j) => (s.completed || s.child.exitCode !== null ? -1 : j)).filter((j) => j >= 0);
-          if (running.length === 0) return [];
-          if (early) return running;
-          const now = await offsets();
-          const midFile = running.filter((j) => now[j]! > slots[j]!.startOffset && now[j]! < data[j]!.length);
-          return midFile.length > 0 ? midFile : undefined;
-        },
-        20_000,
-        2,
-      );
-      await sleep(jitter); // the seeded jitter is the point: the kill lands anywhere in the run's work
-      for (let j = 0; j < 3; j++) {
-        const s = slots[j]!;
-        if (!s.completed && s.child.exitCode !== null) await reap(j, await s.done);
-      }
-      const alive = candidates.filter((j) => !slots[j]!.completed);
-      if (alive.length === 0) continue;
-      const i = alive[Math.floor(pick * alive.length)]!;
-      const slot = slots[i]!;
-      slot.child.kill('SIGKILL');
-      const result = await slot.done;
-      const offset = await reap(i, result);
-      if (result.signal !== 'SIGKILL') continue; // it reached the end of its file just before
-      kills++;
-      killedPids.push(slot.child.pid!);
-      if (offset > slot.startOffset && offset < data[i]!.length) killedAt.push(offset);
-      const restarted = await start(i);
-      if (offset > 0 && offset < data[i]!.length) restarted.resumeNote = `resuming after ${offset} bytes already committed`;
-      slots[i] = restarted;
-    }
-    console.info(`postgres kill sweep: ${kills} kills, ${killedAt.length} mid-file after progress`);
+    const { truth, kills, killedAt, killedPids, files } = await killSweep({
+      tmp,
+      random,
+      // 6 MB texts: offsets move by whole 1 MiB reads, so every run of a file has several commit points inside it.
+      bytes: 6_000_000,
+      args: (file) => ['count', file, '--db', db.url, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet', '--threads', '1'],
+      snapshot: async () => {
+        const [snap] = await db.rows<SweepSnapshot>(
+          `SELECT (SELECT records FROM statesync.jobs WHERE job = $1) AS records,
+             COALESCE((SELECT json_agg(json_build_object('source', source, 'offset', "offset")) FROM statesync.sources
+                        WHERE job = $1 AND kind = 'file'), '[]') AS offsets`,
+          [job],
+        );
+        return snap;
+      },
+      kills: 8,
+      deadlineMs: 30_000,
+      jitterMs: 20,
+    });
+    console.info(`postgres kill sweep: ${kills} kills, ${killedAt.length} mid-file after progress, ${files.length} files`);
     expect(kills, 'kills').toBeGreaterThanOrEqual(3);
     expect(killedAt.length, `mid-file kill offsets ${killedAt.join(', ')}`).toBeGreaterThanOrEqual(3);
 
-    // Let everything run to completion.
-    for (let i = 0; i < 3; i++) {
-      const slot = slots[i]!;
-      if (!slot.completed) await reap(i, await slot.done);
-    }
     // The anchor, with no records of its own, leaves the windows the file workers left open until
     // it ends, and then publishes them: final once they have ended. So it ends after the last one.
     const [open] = await db.rows<{ end: number | null }>('SELECT MAX(window_end) AS end FROM statesync.deltas');
@@ -452,8 +344,7 @@ describe('kill sweep on PostgreSQL: SIGKILL a random worker of three, restart it
     anchor.stdin.end();
     expectExit(await anchorDone, 0);
 
-    // No source applied twice: every offset is its file's size, and the records are the ground truth's.
-    expect(await offsets()).toEqual(data.map((d) => d.length));
+    // No source applied twice: every offset is its file's size (killSweep checked), and the records are the ground truth's.
     const [counters] = await db.rows<{ records: number; late: number; rejected: number }>(
       'SELECT records, late, rejected FROM statesync.jobs WHERE job = $1',
       [job],

@@ -1,6 +1,6 @@
 /** Readers shared by the revisions tests: the publication log, watch and query as the tests compare them. */
 import { expect } from 'vitest';
-import { parseJsonLines, peekDb, runCliOk, waitFor, watchRows, generateWordCorpus, type CliResult, type JsonRow } from './helpers.js';
+import { parseJsonLines, peekDb, runCliOk, waitFor, watchRows, generateWordCorpus, type JsonRow } from './helpers.js';
 
 // ---------------------------------------------------------------------------
 // Readers
@@ -90,10 +90,6 @@ export function printedMarks(stdout: string): Set<string> {
       (r) => `${r.window_start} r${r.revision} ${r.final === true ? 'final' : r.final === false ? 'provisional' : r.final}`,
     ),
   );
-}
-
-export function expectExit(result: CliResult, code: number): void {
-  expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -25,6 +25,7 @@ import {
   waitFor,
   wordsBefore,
   useTempDir,
+  expectExit,
 } from './helpers.js';
 import {
   publications,
@@ -33,7 +34,6 @@ import {
   watched,
   queried,
   watchPublications,
-  expectExit,
   iso,
 } from './revision-readers.js';
 

@@ -26,6 +26,7 @@ import {
   waitFor,
   wordCounts,
   useTempDir,
+  expectExit,
 } from './helpers.js';
 
 import {
@@ -38,7 +39,6 @@ import {
   watchPublications,
   windowsInDatabase,
   printedMarks,
-  expectExit,
   iso,
   smallText,
 } from './revision-readers.js';

@@ -6,7 +6,6 @@ import { freshDatabaseUrl } from '../support/pg.js';
 import {
   collect,
   committedOffset,
-  type CliResult,
   peekDb,
   runCli,
   runCliOk,
@@ -14,6 +13,7 @@ import {
   spawnCli,
   useTempDir,
   waitFor,
+  expectExit,
 } from './helpers.js';
 
 const tmp = useTempDir('sketches');
@@ -37,10 +37,6 @@ function rowsOf(stdout: string): SketchRow[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as SketchRow);
-}
-
-function expectExit(result: CliResult, code: number): void {
-  expect(result.exitCode, result.stderr).toBe(code);
 }
 
 /** Lines `endpoint latency user`: a skewed (log-normal) latency per endpoint, users from a pool per endpoint. */

@@ -7,6 +7,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { killSweep } from './kill-sweep.js';
 import {
   addCounts,
   bytesReadBy,
@@ -37,10 +38,9 @@ import {
   waitUntilHandled,
   watchRows,
   wordCounts,
-  wordsBefore,
-  type CliResult,
   type JsonRow,
   type PublishedWindow,
+  expectExit,
 } from './helpers.js';
 
 const tmp = useTempDir('workers');
@@ -101,10 +101,6 @@ function logRows(w: PublishedWindow): Array<[string, number]> {
 
 function sortedRows(rows: readonly JsonRow[]): string[] {
   return rows.map((r) => `${r.job}|${r.window_start}|${r.window_end}|${r.key}|${r.value}`).sort();
-}
-
-function expectExit(result: CliResult, code: number): void {
-  expect(result.exitCode, `exit ${result.exitCode ?? result.signal}; stderr: ${result.stderr}`).toBe(code);
 }
 
 // ---------------------------------------------------------------------------
@@ -272,16 +268,6 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
     const db = tmp.path('sweep.db');
     const job = 'sweep';
     const random = seededRandom(0x5eed_0002);
-    const files = [0, 1, 2].map((i) => tmp.path(`sweep-${i}.txt`));
-    // 24 MB each: offsets move in 1 MiB chunks, so a run has about twenty mid-file commit points, and
-    // three mid-file kills do not depend on how fast this machine is at the moment.
-    const data = [0, 1, 2].map(() => generateWordCorpus(random, 24_000_000, 3000));
-    const truth = new Map<string, number>();
-    for (let i = 0; i < 3; i++) {
-      await writeFile(files[i]!, data[i]!);
-      addCounts(truth, wordCounts(data[i]!.toString('utf8')));
-    }
-
     // A long-lived fourth worker of the job on an open stdin (the `tail -F | statesync` of the
     // issue): it keeps the job's windows honest while file workers are killed and restarted, so
     // no worker ever finishes as the "last one" while a killed one is on its way back. Without
@@ -293,131 +279,28 @@ describe('kill sweep: SIGKILL a random worker of three, restart it on its file',
     await waitForRunning(db, job, 1);
 
     // One thread: the 1 MiB reads are then the commit points. With more, a batch can take most of a
-    // file (threads.test.ts has its own kill sweep), and the runs finish before enough kills.
-    const args = (i: number) => ['count', files[i]!, '--db', db, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet', '--threads', '1'];
-    interface Slot {
-      child: ChildProcessWithoutNullStreams;
-      done: Promise<CliResult>;
-      /** Offset committed when this run started. */
-      startOffset: number;
-      completed: boolean;
-      /** The note a restarted run prints at start-up (before its first commit, so before any kill). */
-      resumeNote?: string;
-    }
-    /** The committed offset of file i (0 before its first commit); undefined if the database could not be read. */
-    const readOffset = (i: number): number | undefined => committedOffset(db, job, `sweep-${i}.txt#`);
-    const offsetOf = (i: number): Promise<number> => waitFor(`the offset of file ${i}`, () => readOffset(i));
-    const start = async (i: number): Promise<Slot> => {
-      const startOffset = await offsetOf(i);
-      const child = spawnCli(args(i));
-      const done = collect(child, 40_000);
-      child.stdin.end();
-      return { child, done, startOffset, completed: false };
-    };
-    const slots = await Promise.all([0, 1, 2].map(start));
-
-    /** Every committed offset is at a line end, with exactly the words before it in the job's record count. */
-    const checkConsistent = () => {
-      const snap = waitFor('a consistent snapshot', () =>
+    // file (threads.test.ts has its own kill sweep).
+    const { files, truth, kills, killedAt, killedPids } = await killSweep({
+      tmp,
+      random,
+      // 24 MB texts: offsets move in 1 MiB chunks, so a run has about twenty mid-file commit points.
+      bytes: 24_000_000,
+      args: (file) => ['count', file, '--db', db, '--job', job, '--window', '100ms', '--commit-interval', '10ms', '--quiet', '--threads', '1'],
+      snapshot: () =>
         peekDb(db, (d) =>
           d.transaction(() => ({
             records: d.prepare('SELECT records FROM jobs WHERE job = ?').pluck().get(job) as number,
             offsets: d.prepare('SELECT source, offset FROM sources WHERE job = ? AND kind = ?').all(job, 'file') as Array<{ source: string; offset: number }>,
           }))(),
         ),
-      );
-      return snap.then(({ records, offsets }) => {
-        let expected = 0;
-        for (const { source, offset } of offsets) {
-          const i = files.findIndex((f) => source.includes(`${f}#`));
-          expect(i, source).toBeGreaterThanOrEqual(0);
-          if (offset > 0 && offset < data[i]!.length) expect(data[i]![offset - 1], `offset ${offset} of ${source}`).toBe(0x0a);
-          expected += wordsBefore(data[i]!, offset);
-        }
-        expect(records, 'records committed with the offsets').toBe(expected);
-      });
-    };
-
-    const lastOffset = [0, 0, 0];
-    const killedAt: number[] = [];
-    const killedPids: number[] = [];
-    let kills = 0;
-    /** Checks a run that ended: offsets never go backwards, the restart note, consistency. */
-    const reap = async (i: number, result: CliResult): Promise<number> => {
-      const slot = slots[i]!;
-      const offset = await offsetOf(i);
-      expect(offset, 'offsets never go backwards').toBeGreaterThanOrEqual(lastOffset[i]!);
-      lastOffset[i] = offset;
-      // A run that got as far as reading printed where it resumed (the note precedes any commit).
-      if (slot.resumeNote !== undefined && (result.signal === null || offset > slot.startOffset)) {
-        expect(result.stderr).toContain(slot.resumeNote);
-      }
-      if (result.signal === null) {
-        expectExit(result, 0);
-        expect(result.stderr).not.toMatch(/late record/);
-        expect(offset).toBe(data[i]!.length);
-        slot.completed = true;
-      }
-      await checkConsistent();
-      return offset;
-    };
-    // Repeatedly SIGKILL a random (seeded) worker and restart it on its file: mostly one that has
-    // committed progress of its own since it started (so the kill lands mid-file, after a seeded
-    // jitter), sometimes any running one (a kill during start-up).
-    const deadline = Date.now() + 25_000;
-    while (kills < 8 && slots.some((s) => !s.completed) && Date.now() < deadline) {
-      const early = random() < 0.15;
-      const jitter = Math.floor(random() * 30);
-      const pick = random();
-      const candidates = await waitFor(
-        'a worker to kill',
-        () => {
-          const running = slots.map((s, j) => (s.completed || s.child.exitCode !== null ? -1 : j)).filter((j) => j >= 0);
-          if (running.length === 0) return [];
-          if (early) return running;
-          const progressed = running
-            .map((j) => ({ j, offset: readOffset(j) ?? 0 }))
-            .filter(({ j, offset }) => offset > slots[j]!.startOffset);
-          // Rather one whose progress stops short of its end: a run that committed its whole file is
-          // finishing, and a kill then is not mid-file (offsets move in 1 MiB chunks: no rare case).
-          const midFile = progressed.filter(({ j, offset }) => offset < data[j]!.length);
-          const pickFrom = midFile.length > 0 ? midFile : progressed;
-          return pickFrom.length > 0 ? pickFrom.map(({ j }) => j) : undefined;
-        },
-        20_000,
-        2,
-      );
-      await sleep(jitter); // the seeded jitter is the point: the kill lands anywhere in the run's work
-      for (let j = 0; j < 3; j++) {
-        const s = slots[j]!;
-        if (!s.completed && s.child.exitCode !== null) await reap(j, await s.done);
-      }
-      const alive = candidates.filter((j) => !slots[j]!.completed);
-      if (alive.length === 0) continue;
-      const i = alive[Math.floor(pick * alive.length)]!;
-      const slot = slots[i]!;
-      slot.child.kill('SIGKILL');
-      const result = await slot.done;
-      const offset = await reap(i, result);
-      if (result.signal !== 'SIGKILL') continue; // it reached the end of its file just before
-      kills++;
-      killedPids.push(slot.child.pid!);
-      if (offset > slot.startOffset && offset < data[i]!.length) killedAt.push(offset);
-      const restarted = await start(i);
-      if (offset > 0 && offset < data[i]!.length) restarted.resumeNote = `resuming after ${offset} bytes already committed`;
-      slots[i] = restarted;
-    }
+      kills: 8,
+      deadlineMs: 25_000,
+      jitterMs: 30,
+    });
     expect(kills, 'kills').toBeGreaterThanOrEqual(5);
     // Several kills landed in the middle of a file, after that run had committed progress of its own.
     expect(killedAt.length, `mid-file kill offsets ${killedAt.join(', ')}`).toBeGreaterThanOrEqual(3);
-
-    // Let everything run to completion.
-    for (let i = 0; i < 3; i++) {
-      const slot = slots[i]!;
-      if (!slot.completed) await reap(i, await slot.done);
-    }
-    for (let i = 0; i < 3; i++) expect(await offsetOf(i)).toBe(data[i]!.length);
-    console.info(`kill sweep: ${kills} kills, ${killedAt.length} mid-file after progress`);
+    console.info(`kill sweep: ${kills} kills, ${killedAt.length} mid-file after progress, ${files.length} files`);
     anchor.stdin.end();
     expectExit(await anchorDone, 0);
 

@@ -1,7 +1,7 @@
 /**
  * Counts the tests compute on their own, independently of statesync, to
  * compare its results with: word counts as awk splits fields, key tallies,
- * per-key totals of tsv output, and generated word corpora.
+ * per-key totals of tsv output, and generated word corpora and event files.
  */
 import { expect } from 'vitest';
 
@@ -107,4 +107,17 @@ export function generateWordCorpus(random: () => number, targetBytes: number, vo
     bytes += Buffer.byteLength(line);
   }
   return Buffer.from(lines.join(''), 'utf8');
+}
+
+/** Event-time records `epoch-seconds user value`, ten per second, integer values (sums stay exact). */
+export function eventFile(lines: number, startEpochS: number, salt: number): { text: string; sums: Map<string, number> } {
+  const out: string[] = [];
+  const sums = new Map<string, number>();
+  for (let i = 0; i < lines; i++) {
+    const key = `u${(i * 7919 + salt) % 97}`;
+    const value = ((i * 31 + salt) % 1000) - 100;
+    out.push(`${startEpochS + Math.floor(i / 10)} ${key} ${value}\n`);
+    sums.set(key, (sums.get(key) ?? 0) + value);
+  }
+  return { text: out.join(''), sums };
 }
