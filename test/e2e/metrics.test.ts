@@ -9,9 +9,11 @@ import { connect, type Socket } from 'node:net';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePrometheusText, sampleValue, type Family } from '../support/prometheus.js';
+import { holdCommits, usePgProbes } from '../support/pg.js';
 import { collect, runCli, spawnCli, textOf, useTempDir, waitFor, watchRows, type CliResult } from './helpers.js';
 
 const tmp = useTempDir('metrics');
+const pgs = usePgProbes();
 
 /** Waits for `statesync: <what> on HOST:PORT` on stderr; answers HOST:PORT. */
 async function announced(what: string, stderr: () => string, done: Promise<CliResult>): Promise<string> {
@@ -156,6 +158,38 @@ describe('--metrics', () => {
 
     child.kill('SIGINT');
     expect((await done).exitCode).toBe(130);
+  });
+
+  it('answers /healthz with 503 while a stopping run waits for its last commit, and nothing read is lost', async () => {
+    // PostgreSQL, whose commits leave the event loop free: a commit held at COMMIT keeps the run stopping.
+    const db = await pgs.fresh();
+    const child = spawnCli(['count', '--metrics', '0', '--db', db.url, '--window', '1h', '--commit-interval', '50ms']);
+    const done = collect(child, 30_000);
+    const metrics = await announced('metrics', textOf(child.stderr), done);
+    const committed = async () => (await db.peek<{ records: number }>('SELECT records FROM statesync.jobs'))?.[0]?.records;
+    child.stdin.write('a b c\n');
+    await waitFor('the first commit', async () => (await committed()) === 3);
+    const gate = await holdCommits(db.url, 'jobs');
+    try {
+      child.stdin.write('d e\n');
+      await waitFor('a commit held at COMMIT', async () => (await db.sessions()).some((s) => s.query === 'COMMIT' && s.waitEventType === 'Lock'));
+      const health = async () => {
+        const response = await fetch(`http://${metrics}/healthz`);
+        return [response.status, await response.text()];
+      };
+      expect(await health()).toEqual([200, 'ok\n']);
+      child.kill('SIGTERM');
+      await waitFor('/healthz to say stopping', async () => (await health())[0] === 503, 5_000, 20);
+      expect(await health()).toEqual([503, 'stopping\n']);
+      expect(child.exitCode).toBe(null);
+    } finally {
+      await gate.remove();
+    }
+    const result = await done;
+    expect(result.exitCode, result.stderr).toBe(143);
+    expect(await committed()).toBe(5);
+    // Closed with the run: nothing listens there any more.
+    await expect(fetch(`http://${metrics}/healthz`)).rejects.toThrow();
   });
 
   it('refuses a port in use (exit 2, before reading) and prints nothing about metrics with --quiet', async () => {
