@@ -54,12 +54,9 @@ export async function main(argv: readonly string[]): Promise<never> {
  * exit code into 1.
  */
 class ProcessStreams {
-  stdoutFailure: NodeJS.ErrnoException | null = null;
-
-  constructor() {
-    stdout.onFailure((err) => {
-      this.stdoutFailure ??= err;
-    });
+  /** Read from stdout itself: a listener would hear of it a tick later, after a promise chain may have exited. */
+  get stdoutFailure(): NodeJS.ErrnoException | null {
+    return stdout.failure;
   }
 
   /** Whether `err` is stdout's own failure coming back from a write (or a write after it). */

@@ -68,7 +68,7 @@ describe('a reader that closes early (EPIPE)', () => {
   });
 });
 
-describe('every command ends quietly when its reader is gone', () => {
+describe('every command and a stdout it cannot write: a reader gone ends quietly, a full device is an error', () => {
   let db: string;
   let snap: string;
   let words: string;
@@ -128,6 +128,25 @@ describe('every command ends quietly when its reader is gone', () => {
     expect(result.signal).toBeNull();
     expect(result.exitCode).toBe(0);
   });
+
+  // Not a reader that left but a device that refuses (`> /dev/full`): the output is lost, so it is an error.
+  it.each([...stdoutCases, ['count from stdin, two threads', () => ['count', '--window', '1d', '--threads', '2'], 'to be\n'] as const])(
+    '%s > /dev/full: exit 1, one line saying so',
+    async (_name, args, input) => {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [binPath, ...args()], { env: cliEnv(), stdio: ['pipe', full, 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(input ?? '');
+        const stderr: Buffer[] = [];
+        child.stderr.on('data', (b: Buffer) => stderr.push(b));
+        const [exitCode] = (await once(child, 'close')) as [number | null];
+        expect([exitCode, Buffer.concat(stderr).toString('utf8')]).toEqual([1, 'statesync: cannot write stdout: no space left on device\n']);
+      } finally {
+        closeSync(full);
+      }
+    },
+  );
 
   // `2>&1 | head`: stderr's reader is gone too; the exit code is the command's own, never 1 for that.
   const mergedCases: ReadonlyArray<[string, number, () => string[]]> = [
