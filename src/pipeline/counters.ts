@@ -14,11 +14,28 @@ export class RunCounters {
   totalLate = 0;
   totalDuplicates = 0;
   readonly rejectedBy = new Map<RejectReason, number>();
+  /**
+   * Rejections made while a threaded run reads ahead of a commit: their lines lie past the batch's
+   * offsets, so they belong to the next batch (a rerun after a crash would reject them again).
+   */
+  private heldRejected: number | null = null;
 
   /** `count` records rejected for `reason` (a counting thread reports its rejections summed). */
   reject(reason: RejectReason, count = 1): void {
-    this.rejected += count;
+    if (this.heldRejected === null) this.rejected += count;
+    else this.heldRejected += count;
     this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + count);
+  }
+
+  /** Until releaseRejected(), rejections wait for the next batch (readers go on past the batch's cut). */
+  holdRejected(): void {
+    this.heldRejected ??= 0;
+  }
+
+  /** After the commit: the rejections held back join the new batch. */
+  releaseRejected(): void {
+    this.rejected += this.heldRejected ?? 0;
+    this.heldRejected = null;
   }
 
   get batchIsEmpty(): boolean {

@@ -221,6 +221,7 @@ export class ThreadedSink implements LineSink {
     this.committing = this.epoch++;
     if (this.pool.started && this.payoff.paysOff) {
       this.readingAhead = true;
+      this.counters.holdRejected();
       this.door = this.letReadersIn();
     }
     let tables: EncodedWindow[][];
@@ -246,6 +247,7 @@ export class ThreadedSink implements LineSink {
     this.sentAhead = false;
     return () => {
       this.committing = null;
+      this.counters.releaseRejected();
       for (const { cursor, answer } of this.deferred.splice(0)) this.account(cursor, answer);
     };
   }

@@ -457,21 +457,29 @@ describe('StreamJob counting on threads', () => {
     expect(door).toEqual({ opened: 1, open: true });
     const recordsAtCut = counters.records;
     sink.lines(cursor, words, half, words.length);
+    // A line the framer rejects while reading ahead lies past the batch's offsets too.
+    counters.reject('NUL byte');
     expect(counters.records).toBe(recordsAtCut);
+    expect(counters.rejected).toBe(0);
     openGate(gate);
     const committed = await gathering;
     expect(door.open).toBe(false);
     // The batch holds exactly what was read before the gather.
     expect(counted()).toEqual(first);
     expect(counters.records).toBe(total(first));
+    expect(counters.rejected).toBe(0);
+    counters.committed(0, 0);
     committed();
+    // The rejection is the next batch's, and the run's totals had it at once.
+    expect(counters.rejected).toBe(1);
+    expect(counters.rejectedBy.get('NUL byte')).toBe(1);
 
     // The lines read ahead are the next batch's.
     const all = wordCounts(words.toString('utf8'));
     const next = await sink.gather();
     next();
     await sink.close();
-    expect(counters.records).toBe(total(all));
+    expect(counters.records).toBe(total(all) - total(first));
     expect(counted()).toEqual(all);
   });
 
