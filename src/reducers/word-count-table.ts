@@ -154,11 +154,31 @@ export class WordCountTable implements WindowTable {
   }
 
   /**
-   * --threads: the records counted since the last settle as they lie in the arena (one copy, no
-   * key encoded), for another thread's table to add with `addRecords`.
+   * --threads: the records counted since the last settle as they lie in the arena (copied, no key
+   * encoded), for another thread's table to add with `addRecords`. Only records that moved: a long
+   * window's table keeps every key it saw, and most may not have moved since the last commit.
    */
   unsettledRecords(): ArrayBuffer {
-    return this.memory.slice(this.arenaAt, this.arenaAt + this.used);
+    let movedBytes = 0;
+    for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit)) {
+      if (this.count(unit) !== 0) movedBytes += this.recordUnits(unit) * 8;
+    }
+    if (movedBytes === this.used) return this.memory.slice(this.arenaAt, this.arenaAt + this.used);
+    // Runs of consecutive moved records, one copy each.
+    const out = new Uint8Array(movedBytes);
+    let at = 0;
+    let runFrom = -1;
+    for (let unit = 0; ; unit += this.recordUnits(unit)) {
+      const end = unit * 8 >= this.used;
+      const moved = !end && this.count(unit) !== 0;
+      if (moved && runFrom < 0) runFrom = unit * 8;
+      if (!moved && runFrom >= 0) {
+        out.set(this.bytes.subarray(this.arenaAt + runFrom, this.arenaAt + unit * 8), at);
+        at += unit * 8 - runFrom;
+        runFrom = -1;
+      }
+      if (end) return out.buffer;
+    }
   }
 
   /** Adds another table's records (`unsettledRecords`): their keys and hashes are used as they are. */

@@ -478,6 +478,19 @@ describe('WordCountTable', () => {
     again.addWords(Buffer.from('a\n'), 0, 2, { words: 0, lines: 0 });
     only.addRecords(again.unsettledRecords());
     expect(only.rows()).toEqual([['a', 1]]);
+    // Only the moved records are handed over: runs of them, wherever they lie.
+    const sparse = new WordCountTable();
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}-${'x'.repeat(i % 13)}`);
+    sparse.addWords(Buffer.from(`${keys.join(' ')}\n`), 0, keys.join(' ').length + 1, { words: 0, lines: 0 });
+    sparse.settle();
+    const moved = keys.filter((_, i) => i % 7 < 3 || i === 49);
+    const movedText = Buffer.from(`${moved.join(' ')} ${moved[0]}\n`);
+    sparse.addWords(movedText, 0, movedText.length, { words: 0, lines: 0 });
+    const handed = sparse.unsettledRecords();
+    const receiver = new WordCountTable();
+    receiver.addRecords(handed);
+    expect(receiver.rows()).toEqual(moved.map((k, i) => [k, i === 0 ? 2 : 1]));
+    expect(handed.byteLength).toBe(moved.reduce((bytes, k) => bytes + ((16 + Buffer.byteLength(k) + 7) & ~7), 0));
   });
 
   it('rowsJson() is the JSON of rows(), escaping quotes, backslashes and control bytes', () => {
