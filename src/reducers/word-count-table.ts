@@ -132,9 +132,11 @@ export class WordCountTable implements WindowTable {
 
   /** Counts every word in bytes[start, end) and adds words and lines seen to `tally`. */
   addWords(bytes: Uint8Array, start: number, end: number, tally: WordTally): void {
-    this.copyIn(bytes.subarray(start, end));
-    tally.words += this.kernel.addWords(end - start);
-    tally.lines += this.kernel.lineCount();
+    this.guarded(() => {
+      this.copyIn(bytes.subarray(start, end));
+      tally.words += this.kernel.addWords(end - start);
+      tally.lines += this.kernel.lineCount();
+    });
     this.sync();
   }
 
@@ -144,11 +146,13 @@ export class WordCountTable implements WindowTable {
    */
   addEncodedCounts(keyBlob: Uint8Array, counts: Float64Array, size: number): void {
     const countsAt = (keyBlob.length + 7) & ~7;
-    const at = this.kernel.reserveInput(countsAt + size * 8);
-    this.view();
-    this.bytes.set(keyBlob, at);
-    this.f64.set(counts.subarray(0, size), (at + countsAt) / 8);
-    const read = this.kernel.addEncoded(keyBlob.length, size, countsAt);
+    const read = this.guarded(() => {
+      const at = this.kernel.reserveInput(countsAt + size * 8);
+      this.view();
+      this.bytes.set(keyBlob, at);
+      this.f64.set(counts.subarray(0, size), (at + countsAt) / 8);
+      return this.kernel.addEncoded(keyBlob.length, size, countsAt);
+    });
     this.sync();
     if (read !== size) throw new Error(`delta keys end after ${read} of ${size} keys`);
   }
@@ -183,8 +187,10 @@ export class WordCountTable implements WindowTable {
 
   /** Adds another table's records (`unsettledRecords`): their keys and hashes are used as they are. */
   addRecords(records: ArrayBuffer): void {
-    this.copyIn(new Uint8Array(records));
-    this.kernel.addRecords(records.byteLength);
+    this.guarded(() => {
+      this.copyIn(new Uint8Array(records));
+      this.kernel.addRecords(records.byteLength);
+    });
     this.sync();
   }
 
@@ -262,6 +268,18 @@ export class WordCountTable implements WindowTable {
     const base = this.arenaAt / 8;
     let e = 0;
     for (let unit = 0; unit * 8 < this.used; unit += this.recordUnits(unit), e++) this.f64[base + unit] = this.totals?.[e] ?? 0;
+  }
+
+  /** Runs kernel calls; a trap (above all, memory that cannot grow past 4 GiB) stops the run with one line. */
+  private guarded<T>(calls: () => T): T {
+    try {
+      return calls();
+    } catch (err) {
+      throw new RuntimeFailure(
+        `a window's word table failed (${(err as Error).message}): one holds at most 4 GiB of words and index, so a window with more distinct words needs a shorter --window`,
+        { cause: err },
+      );
+    }
   }
 
   private copyIn(input: Uint8Array): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeltaColumns } from '../../src/model.js';
+import { RuntimeFailure } from '../../src/errors.js';
 import { countWords, type KeyCounter, type WordTally } from '../../src/records/words.js';
 import { PartialTable } from '../../src/reducers/partial-table.js';
 import { WordCountTable } from '../../src/reducers/word-count-table.js';
@@ -374,6 +375,23 @@ describe('WordCountTable', () => {
     const delta = table.unsettled();
     copy.addEncodedCounts(delta.keyBlob!, delta.counts, delta.size);
     expect(tableToMap(copy).get(huge)).toBe(4);
+  });
+
+  it('a kernel trap (a table that cannot grow, or records it cannot read) is a RuntimeFailure naming the limit', () => {
+    const table = new WordCountTable(2);
+    table.addWords(Buffer.from('a b\n'), 0, 4, { words: 0, lines: 0 });
+    // One record that claims a key of almost 4 GiB: no memory holds it beside the table.
+    const record = new ArrayBuffer(24);
+    new Float64Array(record, 0, 1)[0] = 1;
+    new Uint32Array(record, 8, 2).set([0xfffdfff0, 0]);
+    let thrown: unknown;
+    try {
+      table.addRecords(record);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(RuntimeFailure);
+    expect((thrown as Error).message).toMatch(/^a window's word table failed \(.+\): one holds at most 4 GiB of words and index, so a window with more distinct words needs a shorter --window$/);
   });
 
   it('refuses a delta whose key blob ends before its count of keys, naming where', () => {

@@ -15,6 +15,8 @@
 #define FNV_OFFSET 0x811c9dc5u
 #define FNV_PRIME 16777619u
 #define PAGE 65536u
+// The most a 32-bit memory can grow to: 65535 pages.
+#define MEMORY_LIMIT (0x100000000ull - PAGE)
 
 typedef struct {
   double count;
@@ -59,9 +61,10 @@ static void relayout(uint32_t new_input_cap, uint32_t new_slot_count, uint32_t n
   uint32_t have = __builtin_wasm_memory_size(0);
   if (end / PAGE > have && __builtin_wasm_memory_grow(0, end / PAGE - have) < 0) __builtin_trap();
   // The arena is highest and moves up at least as far as the slots, so moving it first overwrites nothing.
-  __builtin_memmove((void *)new_arena_at, (void *)arena_at, used);
+  // (Only the arena's capacity grew: nothing moves.)
+  if (new_arena_at != arena_at) __builtin_memmove((void *)new_arena_at, (void *)arena_at, used);
   int rebuild = new_slot_count != slot_count;
-  if (!rebuild) __builtin_memmove((void *)new_slots_at, (void *)slots_at, slot_count * 4);
+  if (!rebuild && new_slots_at != slots_at) __builtin_memmove((void *)new_slots_at, (void *)slots_at, slot_count * 4);
   input_cap = new_input_cap;
   slots_at = new_slots_at;
   slot_count = new_slot_count;
@@ -74,8 +77,11 @@ static void insert(uint32_t idx, const unsigned char *key, uint32_t length, uint
   uint32_t bytes = record_bytes(length);
   if (used + (uint64_t)bytes > arena_cap) {
     uint64_t want = (uint64_t)arena_cap * 2;
+    // Doubling may pass the 4 GiB a memory can hold while what is needed does not: take what is left.
+    uint64_t room = MEMORY_LIMIT - arena_at;
+    if (want > room) want = room;
     if (want < (uint64_t)used + bytes) want = (uint64_t)used + bytes;
-    if (want > 0xffffffffu) __builtin_trap();
+    if (want > room) __builtin_trap();
     // `key` may point into the input region, which a relayout leaves where it is.
     relayout(input_cap, slot_count, (uint32_t)want);
   }
