@@ -2,8 +2,9 @@
  * A random id in UUID v4 layout, for this process as a worker and for a run's
  * stdin. Made from Math.random, not node:crypto: loading crypto costs ~6 ms of
  * a short run's ~110 ms start, and these ids must be unique, not secret. V8
- * seeds each thread's generator from the system's entropy, so 122 random bits
- * from two runs collide no more often than crypto's would.
+ * seeds each thread's generator with 64 bits of the system's entropy (unless
+ * node runs with --random-seed), so two runs' ids collide about as rarely as
+ * two random 64-bit numbers: never, in practice.
  */
 export function randomId(): string {
   const words = [0, 1, 2, 3].map(() => (Math.random() * 0x1_0000_0000) >>> 0);

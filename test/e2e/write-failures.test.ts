@@ -7,10 +7,10 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { binPath, cliEnv, collect, queryTotals, runCliOk, useTempDir, type CliResult } from './helpers.js';
+import { binPath, cliEnv, collect, queryTotals, runCli, runCliOk, useTempDir, type CliResult } from './helpers.js';
 
 const tmp = useTempDir('write-failures');
 
@@ -81,5 +81,15 @@ describe('writes the system refuses: exit 1, one line naming the path and the ca
     expect(result.exitCode).toBe(1);
     // The mount was private to that process: nothing of it is left here.
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('-o on a full device: the other outputs still get every line (the reject file here)', async () => {
+    const rejects = tmp.path('rejects.txt');
+    const result = await runCli(
+      ['sum', '--key', 'field=1', '--value', 'field=2', '--window', '1d', '-o', '/dev/full', '--reject-output', rejects],
+      { input: 'a 1\nb x\nc 2\nd y\n' },
+    );
+    expect([result.exitCode, result.stderr]).toEqual([1, 'statesync: cannot write /dev/full: no space left on device\n']);
+    expect(await readFile(rejects, 'utf8')).toBe('bad value\tstdin\t4\tb x\nbad value\tstdin\t12\td y\n');
   });
 });

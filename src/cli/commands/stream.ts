@@ -75,9 +75,7 @@ export async function runStreamCommand(
     try {
       const summary = await running.run();
       bar?.clear();
-      await output.finish();
-      if (lateFile !== null) await lateFile.finish();
-      if (rejectFile !== null) await rejectFile.finish();
+      await finishAll([output, lateFile, rejectFile]);
       if (summary.duplicates > 0) {
         note(`skipped ${summary.duplicates} duplicate record${summary.duplicates === 1 ? '' : 's'} (--dedupe)`);
       }
@@ -110,6 +108,13 @@ export async function runStreamCommand(
   } finally {
     await store.close();
   }
+}
+
+/** Finishes every output, even after one failed (each flushes and closes its file); then throws the first failure. */
+async function finishAll(outputs: ReadonlyArray<{ finish(): Promise<void> } | null>): Promise<void> {
+  const failures: unknown[] = [];
+  for (const output of outputs) await output?.finish().catch((err: unknown) => failures.push(err));
+  if (failures.length > 0) throw failures[0];
 }
 
 /**
