@@ -7,12 +7,16 @@
  *
  * One exception, for counting threads: an operation started with
  * `readersMayEnter` may let readers in while it waits for the threads'
- * tables (`letReadersIn`), until it closes the door again.
+ * tables (`letReadersIn`), until it closes the door again, or until another
+ * operation queues behind it: that one (a rotation's commit) may change what
+ * the next chunk is read into, so readers wait for it.
  */
 export class OneInFlight {
   private current: Promise<void> | null = null;
   private mayEnter = false;
   private open = false;
+  /** Operations waiting for the one in flight. */
+  private queued = 0;
   private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly onFailure: (error: unknown) => void) {}
@@ -23,7 +27,7 @@ export class OneInFlight {
 
   /** Whether a reader must wait before handling input: an operation is in flight and has not let readers in. */
   get holdsReaders(): boolean {
-    return this.current !== null && !this.open;
+    return this.current !== null && (!this.open || this.queued > 0);
   }
 
   /** Runs `op` after the operation in flight, if any, as the one in flight; `readersMayEnter`: it may let readers in. */
@@ -32,7 +36,16 @@ export class OneInFlight {
       this.mayEnter = readersMayEnter;
       return op();
     };
-    const started = this.current === null ? start() : this.current.then(start);
+    let started: Promise<void>;
+    if (this.current === null) {
+      started = start();
+    } else {
+      this.queued++;
+      started = this.current.then(() => {
+        this.queued--;
+        return start();
+      });
+    }
     const running: Promise<void> = started
       .catch((err: unknown) => this.onFailure(err))
       .finally(() => {
@@ -51,7 +64,7 @@ export class OneInFlight {
    * counted in the batch being committed (ThreadedSink sees to that).
    */
   letReadersIn(): { close(): void } {
-    if (!this.mayEnter) return { close: () => undefined };
+    if (!this.mayEnter || this.queued > 0) return { close: () => undefined };
     this.open = true;
     this.wakeReaders();
     return {

@@ -11,9 +11,11 @@ import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, symlinkS
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  addCounts,
   collect,
   committedOffset,
   expectCounts,
+  generateWordCorpus,
   peekDb,
   queryTotals,
   seededRandom,
@@ -26,6 +28,7 @@ import {
   useTempDir,
   waitFor,
   waitForSource,
+  wordCounts,
   type CliResult,
 } from './helpers.js';
 
@@ -139,6 +142,31 @@ describe('--follow', () => {
     const result = await f.done;
     expect(result.exitCode, result.stderr).toBe(130);
     expectCounts(tsvTotals(result.stdout), lines.expected);
+  });
+
+  it('a rotation while a commit waits for counting threads: the new file is read from its start, its offset ends at its size', async () => {
+    // Readers go on while a commit gathers the threads' tables; a rotation queued then must hold
+    // them until the new file's framer exists, or its first chunk lands in the old one.
+    const base = tmp.newDir();
+    const path = join(base, 'app.log');
+    const db = join(base, 'state.db');
+    const block = generateWordCorpus(seededRandom(0xf0110), 8_000_000, 2000);
+    const truth = wordCounts(block.toString('utf8'));
+    writeFileSync(path, 'start\n');
+    const child = spawnCli(['count', '--follow', path, '--db', db, '--window', '1d', '--commit-interval', '20ms', '--threads', '2', '--quiet']);
+    const done = collect(child, 45_000);
+    await waitForSource(db, 'the first line', (s) => s.offset === 6);
+    appendFileSync(path, block);
+    renameSync(path, `${path}.1`);
+    writeFileSync(path, block);
+    await waitForSource(db, 'the new file, whole', (s) => s.offset === block.length, 30_000);
+    child.kill('SIGTERM');
+    expect((await done).exitCode).toBe(143);
+    const [source] = await sourceStatus(db);
+    // Lines count over the source's life: the first, the old file's block, the new file's.
+    const blockLines = block.toString('latin1').split('\n').length - 1;
+    expect([source!.offset, source!.lines]).toEqual([block.length, 1 + 2 * blockLines]);
+    expectCounts(await queryTotals(db), addCounts(addCounts(new Map([['start', 1]]), truth), truth));
   });
 
   it('follows several files at once, each its own source', async () => {

@@ -104,6 +104,48 @@ describe('OneInFlight', () => {
     expect(log).toEqual(['read while open', 'op done', 'read after']);
   });
 
+  it('holds readers again as soon as another operation queues behind one that let them in, and lets none in while one is queued', async () => {
+    // A rotation's commit queued behind a commit waiting for the threads: the next chunk must wait for the new framer.
+    const ops = new OneInFlight(() => undefined);
+    const log: string[] = [];
+    let release!: () => void;
+    const commit = ops.run(async () => {
+      ops.letReadersIn();
+      await new Promise<void>((resolve) => (release = resolve));
+      log.push('commit done');
+    }, true);
+    expect(ops.holdsReaders).toBe(false);
+    let releaseRotation!: () => void;
+    const rotation = ops.run(async () => {
+      await new Promise<void>((resolve) => (releaseRotation = resolve));
+      log.push('rotation done');
+    }, true);
+    expect(ops.holdsReaders).toBe(true);
+    const reader = ops.whenReadable(() => log.push('read'));
+    release();
+    await commit;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The rotation is in flight now, and did not let readers in.
+    expect(log).toEqual(['commit done']);
+    expect(ops.holdsReaders).toBe(true);
+    releaseRotation();
+    await Promise.all([rotation, reader]);
+    expect(log).toEqual(['commit done', 'rotation done', 'read']);
+
+    // An operation that may let readers in cannot while another waits behind it.
+    let releaseFirst!: () => void;
+    const first = ops.run(async () => {
+      await new Promise<void>((resolve) => (releaseFirst = resolve));
+    }, true);
+    const second = ops.run(async () => undefined);
+    const door = ops.letReadersIn();
+    expect(ops.holdsReaders).toBe(true);
+    door.close();
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(ops.holdsReaders).toBe(false);
+  });
+
   it('wakes a waiting reader when the door opens; an operation not started to let readers in keeps them out', async () => {
     const ops = new OneInFlight(() => undefined);
     const log: string[] = [];
