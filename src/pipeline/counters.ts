@@ -20,14 +20,23 @@ export class RunCounters {
    */
   private heldRejected: number | null = null;
 
-  /** `count` records rejected for `reason` (a counting thread reports its rejections summed). */
-  reject(reason: RejectReason, count = 1): void {
-    if (this.heldRejected === null) this.rejected += count;
-    else this.heldRejected += count;
+  /** One record rejected for `reason` as it is read (while held, for the next batch). */
+  reject(reason: RejectReason): void {
+    if (this.heldRejected === null) this.rejected++;
+    else this.heldRejected++;
+    this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * `count` records rejected for `reason` by a counting thread, in the batch its answer is
+   * accounted to (answers for chunks read ahead are accounted after the commit).
+   */
+  rejectCounted(reason: RejectReason, count: number): void {
+    this.rejected += count;
     this.rejectedBy.set(reason, (this.rejectedBy.get(reason) ?? 0) + count);
   }
 
-  /** Until releaseRejected(), rejections wait for the next batch (readers go on past the batch's cut). */
+  /** Until releaseRejected(), rejections as lines are read wait for the next batch (readers go on past the batch's cut). */
   holdRejected(): void {
     this.heldRejected ??= 0;
   }

@@ -261,7 +261,7 @@ export class ThreadedSink implements LineSink {
     cursor.lines += answer.lines;
     cursor.records += answer.records;
     this.counters.records += answer.records;
-    for (const [reason, n] of answer.rejected) this.counters.reject(reason, n);
+    for (const [reason, n] of answer.rejected) this.counters.rejectCounted(reason, n);
   }
 
   private chunk(cursor: SourceCursor, start: number, size: number): Filling {

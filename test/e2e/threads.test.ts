@@ -203,6 +203,24 @@ describe('--threads gives the results of one thread', () => {
       await sameForEveryN(['count', ...eventTime, '--dedupe', 'field=3'], input);
     });
 
+    it('durable: the rejected records stored are exactly the rejected lines, for every N, one commit or many', async () => {
+      // Counting threads reject these (the key spec is applied on them); their counts belong to the batch being committed.
+      const invalidJson = json.toString('utf8').split('\n').filter((line) => line === '{"k":').length;
+      expect(invalidJson).toBeGreaterThan(100);
+      for (const interval of ['1h', '20ms']) {
+        for (const threads of ['1', '2', '4']) {
+          const db = tmp.path(`rejected-${interval}-${threads}.db`);
+          const run = await runCli(
+            ['count', tmp.path('records.jsonl'), '--key', 'json=k', '--db', db, '--window', '1d', '--commit-interval', interval, '--quiet', '--threads', threads],
+            { env: PINNED },
+          );
+          expect(run.exitCode, run.stderr).toBe(0);
+          const job = (await status(db)).jobs[0]!;
+          expect([job.records, job.rejected], `--threads ${threads} --commit-interval ${interval}`).toEqual([60_000 - invalidJson, invalidJson]);
+        }
+      }
+    });
+
     it('durable, committing every 20 ms: the same totals and record count', async () => {
       for (const threads of ['1', '2', '4']) {
         const db = tmp.path(`durable-${threads}.db`);
