@@ -162,9 +162,9 @@ export class ThreadedSink implements LineSink {
       config,
       spawn,
       {
-        counted: (tag, answer, thread) => {
+        counted: (tag, answer) => {
           const { cursor, epoch } = tag as SentChunk;
-          this.payoff.counted(thread, answer.records, answer.keys);
+          this.payoff.counted(answer.records, answer.inserted);
           if (answer.bytes.byteLength === CHUNK_BYTES) this.spare.push(answer.bytes);
           if (this.committing !== null && epoch > this.committing) this.deferred.push({ cursor, answer });
           else this.account(cursor, answer);

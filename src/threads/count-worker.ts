@@ -37,6 +37,7 @@ const cursor = detachedCursor('chunk', 'chunk');
 port.on('message', (message: ToCountWorker) => {
   if (message.kind === 'chunk') {
     chunkStart = message.start;
+    const keysBefore = windows.at(chunkStart).size;
     sink.lines(cursor, Buffer.from(message.bytes, 0, message.length), 0, message.length, 0);
     Atomics.add(bytesCounted, 0, message.length);
     const answer: FromCountWorker = {
@@ -44,7 +45,7 @@ port.on('message', (message: ToCountWorker) => {
       bytes: message.bytes,
       records: counters.records,
       lines: cursor.lines,
-      keys: windows.at(chunkStart).size,
+      inserted: windows.at(chunkStart).size - keysBefore,
       rejected: [...counters.rejectedBy],
     };
     counters.records = 0;

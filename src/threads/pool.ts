@@ -20,8 +20,8 @@ export const spawnBundledWorker: SpawnCountWorker = (data) => {
 
 /** What the pool tells its owner as counting threads answer. */
 export interface PoolEvents {
-  /** A chunk sent with `tag` is counted, by the thread numbered `thread`. */
-  counted(tag: unknown, answer: Extract<FromCountWorker, { kind: 'counted' }>, thread: number): void;
+  /** A chunk sent with `tag` is counted. */
+  counted(tag: unknown, answer: Extract<FromCountWorker, { kind: 'counted' }>): void;
   /** A thread failed (threw, or exited unasked): the run fails with it. */
   failed(error: unknown): void;
 }
@@ -121,7 +121,7 @@ export class CountPool {
 
   private onMessage(thread: Thread, message: FromCountWorker): void {
     if (message.kind === 'counted') {
-      this.events.counted(thread.sent.shift(), message, this.threads.indexOf(thread));
+      this.events.counted(thread.sent.shift(), message);
       return;
     }
     const resolve = thread.tables;

@@ -32,8 +32,8 @@ export type FromCountWorker =
       readonly bytes: ArrayBuffer;
       readonly records: number;
       readonly lines: number;
-      /** The keys the thread's table of the chunk's window holds now (ThreadPayoff). */
-      readonly keys: number;
+      /** Keys the chunk inserted into the thread's table (ThreadPayoff). */
+      readonly inserted: number;
       readonly rejected: Array<[RejectReason, number]>;
     }
   | { readonly kind: 'tables'; readonly windows: EncodedWindow[] };
