@@ -1,4 +1,4 @@
-import { createGunzip } from 'node:zlib';
+import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
 import { UsageError } from '../errors.js';
 
 /** Whether bytes start with gzip's magic number (1f 8b), as zcat and rg -z tell compressed input. */
@@ -8,16 +8,31 @@ export function isGzip(bytes: Buffer): boolean {
 
 /** Output pieces of zlib: large enough that per-chunk work stays small next to decompressing. */
 const TEXT_CHUNK_BYTES = 1 << 18;
+/**
+ * Compressed bytes given to zlib at a time: all of one write's text is held until it is read, and
+ * deflate expands at most ~1032 times, so this bounds memory (~64 MiB) whatever the data.
+ */
+const WRITE_BYTES = 1 << 16;
+const TRAILER_BYTES = 8;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The text of gzip data, from text byte `offset` on (a resume skips what was
  * committed; gzip cannot seek, so it decompresses up to there). `next`
  * returns the compressed bytes piece by piece, null at the end or after a
  * stop (`stopped` tells which), and may reuse one buffer: each piece is taken
- * in by zlib before the next is asked for, and zlib waits while its text is
- * not read, so memory stays bounded. Concatenated members (cat a.gz b.gz)
- * read as one text. Corrupt or truncated data throws a UsageError naming
- * `label`, after the text before it. Returns the text's length in bytes.
+ * in before the next is asked for. Concatenated members (cat a.gz b.gz) read
+ * as one text; zero bytes after a member are padding. Corrupt or truncated
+ * data, trailing garbage too, throws a UsageError naming `label`, after the
+ * text before it. Returns the text's length in bytes.
+ *
+ * The members are framed here (RFC 1952: header, deflate data, CRC and size)
+ * and only their deflate data goes to zlib: zlib's own gunzip drops the text
+ * of its last call when bytes after a member are not another member, and
+ * those are lines a user expects counted. Its streams flow and are never
+ * paused (a paused stream that fails drops what it holds); backpressure is
+ * on the writing side: the next bytes go to zlib once the text of the last
+ * ones has been read.
  */
 export async function* gunzip(
   next: () => Promise<Buffer | null>,
@@ -26,7 +41,16 @@ export async function* gunzip(
   stopped: () => boolean,
   first: Buffer | null = null,
 ): AsyncGenerator<Buffer, number> {
-  const inflate = createGunzip({ chunkSize: TEXT_CHUNK_BYTES });
+  const texts: Buffer[] = [];
+  let failure: Error | null = null;
+  let ended = false;
+  let closed = false;
+  // Who waits: the reader for text, the feeder for the reader to take it.
+  const waiting: { reader: (() => void) | null; feeder: (() => void) | null } = { reader: null, feeder: null };
+  const fail = (err: Error) => {
+    failure ??= err;
+    waiting.reader?.();
+  };
   // A failure to read the compressed bytes is the source's to report, not bad data.
   let readFailure: unknown = null;
   const read = () =>
@@ -34,16 +58,51 @@ export async function* gunzip(
       readFailure = err;
       throw err;
     });
+  let member: Member | null = null;
   const feed = async () => {
+    const framing = new Framing();
     for (let piece = first ?? (await read()); piece !== null; piece = await read()) {
-      await new Promise<void>((taken, failed) => inflate.write(piece, (err) => (err ? failed(err) : taken())));
+      let rest = piece;
+      while (rest.length > 0 && !closed && failure === null) {
+        if (member === null) {
+          rest = framing.take(rest);
+          if (framing.bodyStarts) member = new Member(texts, () => waiting.reader?.(), fail);
+          continue;
+        }
+        while (texts.length > 0 && !closed && failure === null) await new Promise<void>((resolve) => (waiting.feeder = resolve));
+        const slice = rest.subarray(0, WRITE_BYTES);
+        const left = await member.inflate(slice);
+        rest = rest.subarray(slice.length - left);
+        if (left > 0) {
+          // Its deflate data ended inside this slice: the trailer follows.
+          await member.finished;
+          framing.bodyEnded(member.crc, member.size);
+          member = null;
+        }
+      }
+      if (closed || failure !== null) return;
     }
-    inflate.end();
+    if (member !== null) {
+      // The input ended inside deflate data (a stop, or a truncated file): zlib says which.
+      await member.end();
+      framing.bodyEnded(member.crc, member.size);
+    }
+    framing.end();
+    ended = true;
+    waiting.reader?.();
   };
-  feed().catch((err: unknown) => inflate.destroy(err as Error));
+  feed().catch((err: unknown) => fail(err as Error));
   let length = 0;
   try {
-    for await (const text of inflate as AsyncIterable<Buffer>) {
+    for (;;) {
+      const text = texts.shift();
+      if (text === undefined) {
+        if (failure !== null) throw failure;
+        if (ended) break;
+        await new Promise<void>((resolve) => (waiting.reader = resolve));
+        continue;
+      }
+      if (texts.length === 0) waiting.feeder?.();
       const from = length;
       length += text.length;
       if (length <= offset) continue;
@@ -56,7 +115,136 @@ export async function* gunzip(
       `${label}: truncated or corrupt gzip data (${(err as Error).message}); the lines before it were counted`,
     );
   } finally {
-    inflate.destroy();
+    closed = true;
+    (member as Member | null)?.destroy();
+    waiting.feeder?.();
   }
   return length;
+}
+
+/** One member's deflate data in zlib, its text going to `texts` as it comes, with its CRC and size. */
+class Member {
+  crc = 0;
+  size = 0;
+  /** Resolves once zlib has given all of the member's text; rejects if it failed. */
+  readonly finished: Promise<void>;
+  private readonly zlib: InflateRaw = createInflateRaw({ chunkSize: TEXT_CHUNK_BYTES });
+
+  constructor(texts: Buffer[], wake: () => void, fail: (err: Error) => void) {
+    this.zlib.on('data', (text: Buffer) => {
+      this.crc = crc32(text, this.crc);
+      this.size = (this.size + text.length) >>> 0;
+      texts.push(text);
+      wake();
+    });
+    this.zlib.on('error', fail);
+    this.finished = new Promise((resolve, reject) => {
+      this.zlib.once('end', resolve);
+      this.zlib.once('error', reject);
+    });
+    // The failure is told through `fail`; an awaiter still sees it.
+    this.finished.catch(() => undefined);
+  }
+
+  /** Gives zlib `bytes`; resolves with how many it did not take because its deflate data ended before them. */
+  async inflate(bytes: Buffer): Promise<number> {
+    const before = this.zlib.bytesWritten;
+    await new Promise<void>((taken, failed) => this.zlib.write(bytes, (err) => (err ? failed(err) : taken())));
+    return bytes.length - (this.zlib.bytesWritten - before);
+  }
+
+  /** No more bytes: resolves once zlib has ended the text (it fails the run if the data was cut short). */
+  end(): Promise<void> {
+    this.zlib.end();
+    return this.finished;
+  }
+
+  destroy(): void {
+    this.zlib.destroy();
+  }
+}
+
+const FHCRC = 2;
+const FEXTRA = 4;
+const FNAME = 8;
+const FCOMMENT = 16;
+
+/**
+ * The bytes around deflate data (RFC 1952): a member's header before it,
+ * its CRC-32 and size after, zero padding after the last member. Errors say
+ * what zlib's gunzip says of the same damage.
+ */
+class Framing {
+  /** The header or trailer read so far (copied: the input's buffer is reused). */
+  private held = EMPTY;
+  private state: 'header' | 'trailer' | 'padding' = 'header';
+  private members = 0;
+  private expected: { crc: number; size: number } | null = null;
+  /** Set by take() when a header is complete: the bytes it returned are deflate data. */
+  bodyStarts = false;
+
+  /** Takes what it needs of `bytes`; returns the rest (deflate data once bodyStarts). */
+  take(bytes: Buffer): Buffer {
+    this.bodyStarts = false;
+    if (this.state === 'padding') {
+      if (bytes.some((b) => b !== 0)) throw new Error('incorrect header check');
+      return EMPTY;
+    }
+    if (this.state === 'header' && this.held.length === 0 && this.members > 0 && bytes[0] === 0) {
+      this.state = 'padding';
+      return this.take(bytes);
+    }
+    this.held = Buffer.concat([this.held, bytes]);
+    if (this.state === 'trailer') {
+      if (this.held.length < TRAILER_BYTES) return EMPTY;
+      const { crc, size } = this.expected!;
+      if (this.held.readUInt32LE(0) !== crc) throw new Error('incorrect data check');
+      if (this.held.readUInt32LE(4) !== size) throw new Error('incorrect length check');
+      this.members++;
+      return this.next('header', TRAILER_BYTES);
+    }
+    const length = headerLength(this.held);
+    if (length === null) return EMPTY;
+    this.bodyStarts = true;
+    return this.next('trailer', length);
+  }
+
+  /** The member's deflate data ended with this text: its trailer comes next. */
+  bodyEnded(crc: number, size: number): void {
+    this.expected = { crc: crc >>> 0, size };
+  }
+
+  /** The input ended: anywhere but between members is a cut. */
+  end(): void {
+    if (this.state === 'padding' || (this.state === 'header' && this.held.length === 0 && this.members > 0)) return;
+    throw new Error('unexpected end of file');
+  }
+
+  private next(state: 'header' | 'trailer', consumed: number): Buffer {
+    const rest = this.held.subarray(consumed);
+    this.held = EMPTY;
+    this.state = state;
+    return rest;
+  }
+}
+
+/** The length of the gzip header `b` starts with; null while it holds too little of it. */
+function headerLength(b: Buffer): number | null {
+  if ((b.length >= 1 && b[0] !== 0x1f) || (b.length >= 2 && b[1] !== 0x8b)) throw new Error('incorrect header check');
+  if (b.length >= 3 && b[2] !== 8) throw new Error('unknown compression method');
+  if (b.length < 10) return null;
+  const flags = b[3]!;
+  let at = 10;
+  if (flags & FEXTRA) {
+    if (b.length < at + 2) return null;
+    at += 2 + b.readUInt16LE(at);
+  }
+  for (const field of [FNAME, FCOMMENT]) {
+    if (!(flags & field)) continue;
+    const end = b.indexOf(0, at);
+    if (end < 0) return null;
+    at = end + 1;
+  }
+  if (flags & FHCRC) at += 2;
+  return b.length >= at ? at : null;
 }

@@ -139,4 +139,24 @@ describe('count FILE.gz --db', () => {
     expectCounts(await queryTotals(db), wordCounts(text.toString('utf8')));
     expect((await status(db)).sources[0]!.offset).toBe(text.length);
   });
+
+  it('trailing garbage after whole members: every line before it is counted, committed and printed, exit 2', async () => {
+    // As `zcat` reads it ("trailing garbage ignored"); the file and stdin alike.
+    const text = generateWordCorpus(seededRandom(0x9a3), 5 * 1024 * 1024, 5_000);
+    const file = tmp.path('trailing.gz');
+    writeFileSync(file, Buffer.concat([gzipSync(text), Buffer.from('garbage\n')]));
+    const db = tmp.path('trailing.db');
+    const fromFile = await runCli(['count', file, '--db', db, '--window', '1d', '--format', 'tsv']);
+    expect([fromFile.exitCode, fromFile.stderr]).toEqual([
+      2,
+      `statesync: ${file}: truncated or corrupt gzip data (incorrect header check); the lines before it were counted\n`,
+    ]);
+    const truth = wordCounts(text.toString('utf8'));
+    expectCounts(tsvTotals(fromFile.stdout), truth);
+    expectCounts(await queryTotals(db), truth);
+    expect((await status(db)).sources[0]!.offset).toBe(text.length);
+    const fromStdin = await runCli(['count', '--window', '1d', '--format', 'tsv'], { input: Buffer.concat([gzipSync(text), Buffer.from('garbage\n')]) });
+    expect(fromStdin.exitCode).toBe(2);
+    expectCounts(tsvTotals(fromStdin.stdout), truth);
+  });
 });

@@ -74,6 +74,22 @@ describe('gunzip', () => {
     expect(out.equals(text.subarray(0, out.length))).toBe(true);
   });
 
+  it('trailing garbage: all the text of the members before it, then a UsageError', async () => {
+    for (const [seed, maxPiece] of [[6, 100_000], [7, 1000]] as const) {
+      const parts: Buffer[] = [];
+      const failure = await (async () => {
+        for await (const piece of gunzip(piecesOf(Buffer.concat([gz, Buffer.from('garbage')]), maxPiece, seed), 0, 'f.gz', () => false)) {
+          parts.push(Buffer.from(piece));
+        }
+      })().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((failure as Error).message).toBe('f.gz: truncated or corrupt gzip data (incorrect header check); the lines before it were counted');
+      expect(Buffer.concat(parts).equals(text), `pieces up to ${maxPiece} bytes`).toBe(true);
+    }
+  });
+
   it('a stop part way is no damage: it just ends', async () => {
     let stopped = false;
     let calls = 0;
