@@ -1,6 +1,6 @@
 // The gzip reader: pieces handed over in one reused buffer, text from an offset on,
 // concatenated members, and damage told apart from a stop.
-import { gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { gunzip, isGzip } from '../../src/sources/gzip.js';
@@ -87,6 +87,40 @@ describe('gunzip', () => {
       );
       expect((failure as Error).message).toBe('f.gz: truncated or corrupt gzip data (incorrect header check); the lines before it were counted');
       expect(Buffer.concat(parts).equals(text), `pieces up to ${maxPiece} bytes`).toBe(true);
+    }
+  });
+
+  it('reads every header field gzip may write (extra, name, comment, header CRC), and zero padding after the last member', async () => {
+    const body = deflateRawSync(text);
+    const extra = Buffer.from('AB\x02\x00xy', 'latin1');
+    const head = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3, extra.length, 0]),
+      extra,
+      Buffer.from('name.txt\0a comment\0', 'latin1'),
+      Buffer.from([0x12, 0x34]),
+    ]);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(text), 0);
+    trailer.writeUInt32LE(text.length, 4);
+    const member = Buffer.concat([head, body, trailer]);
+    const { text: out } = await textOf(gunzip(piecesOf(Buffer.concat([member, member, Buffer.alloc(50)]), 700, 8), 0, 'f.gz', () => false));
+    expect(out.equals(Buffer.concat([text, text]))).toBe(true);
+
+    // A wrong CRC or size is damage, after the text.
+    const badCrc = Buffer.from(member);
+    badCrc.writeUInt32LE((crc32(text) + 1) >>> 0, member.length - 8);
+    const badSize = Buffer.from(member);
+    badSize.writeUInt32LE(text.length + 1, member.length - 4);
+    for (const [data, why] of [[badCrc, 'incorrect data check'], [badSize, 'incorrect length check']] as const) {
+      const parts: Buffer[] = [];
+      const failure = await (async () => {
+        for await (const piece of gunzip(piecesOf(data, 5000, 9), 0, 'f.gz', () => false)) parts.push(Buffer.from(piece));
+      })().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((failure as Error).message).toBe(`f.gz: truncated or corrupt gzip data (${why}); the lines before it were counted`);
+      expect(Buffer.concat(parts).equals(text)).toBe(true);
     }
   });
 
