@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { cannotWrite, RuntimeFailure, UsageError } from '../errors.js';
+import { cannotWrite, describeCause, RuntimeFailure, UsageError } from '../errors.js';
 import { checkSketchColumn } from '../reducers/sketch-table.js';
 import { DELTA_COLUMNS, DELTA_COLUMNS_BEFORE_SKETCHES, decodeDelta, type DeltaRow } from './codec.js';
 import { SNAPSHOT_TABLES, type JobDefinition, type StateStore } from './port.js';
@@ -191,9 +191,15 @@ export async function validateSnapshot(
 ): Promise<ValidatedSnapshot> {
   let size: number;
   try {
-    size = statSync(file).size;
-  } catch {
-    throw new UsageError(`${name}: no such snapshot file`);
+    const st = statSync(file);
+    if (st.isDirectory()) throw new UsageError(`${name} is a directory; give a snapshot file`);
+    size = st.size;
+    // Readable at all (permissions): said here, as one line, before anything is read.
+    closeSync(openSync(file, 'r'));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${name}: no such snapshot file` : `cannot read ${name}: ${describeCause(err)}`);
   }
   if (size === 0) throw new UsageError(`${name} is empty, not a statesync snapshot`);
   const { header, headerLine, payloadOffset } = readHeader(file, size, name);

@@ -14,7 +14,7 @@
  * - compaction under a running writer removes only expired results and ids,
  *   never open windows, and keeps a long-running database bounded.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -23,6 +23,8 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addCounts,
+  binPath,
+  cliEnv,
   collect,
   committedOffset,
   countDifferences,
@@ -583,10 +585,25 @@ describe('restore and inspect refuse bad snapshot files and leave the target exa
     expect(verdict.problem).toMatch(/checksum|corrupt/);
   });
 
-  it('a missing file is refused the same way', async () => {
-    const r = await runCli(['snapshot', 'restore', tmp.path('no-such.snap'), '--db', target]);
-    expect(r.exitCode).toBe(2);
-    expectOneErrorLine(r, 'restore of a missing file');
+  it('a missing file, a directory and an unreadable file are refused the same way, each said as such', async () => {
+    const unreadable = tmp.path('unreadable.snap');
+    writeFileSync(unreadable, good, { mode: 0o000 });
+    const directory = tmp.newDir();
+    // Root reads any file: the unreadable one is tried as another user (setpriv, util-linux).
+    const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, binPath];
+    for (const [what, file, said, prefix] of [
+      ['a missing file', tmp.path('no-such.snap'), `${tmp.path('no-such.snap')}: no such snapshot file`, []],
+      ['a directory', directory, `${directory} is a directory; give a snapshot file`, []],
+      ['an unreadable file', unreadable, `cannot read ${unreadable}: permission denied`, asNobody],
+    ] as const) {
+      for (const args of [['snapshot', 'restore', file, '--db', target], ['snapshot', 'inspect', file]]) {
+        const r =
+          prefix.length === 0
+            ? await runCli(args)
+            : await collect(spawn(prefix[0]!, [...prefix.slice(1), ...args], { env: cliEnv() }) as unknown as ChildProcessWithoutNullStreams);
+        expect([r.exitCode, r.stderr], `${args[1]} of ${what}`).toEqual([2, `statesync: ${said}\n`]);
+      }
+    }
     expect(contentDigest(target)).toBe(targetDigest);
   });
 

@@ -1,4 +1,4 @@
-import { createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -109,7 +109,6 @@ async function restore(
 }
 
 export async function runSnapshotInspect(file: string, json: boolean, out: TextOut): Promise<number> {
-  if (!existsSync(file)) throw new UsageError(`${file}: no such snapshot file`);
   let header: SnapshotHeader;
   try {
     const snapshot = await validateSnapshot(file);
