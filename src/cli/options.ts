@@ -185,6 +185,8 @@ function wantsColor(mode: string, toTerminal: boolean, env: NodeJS.ProcessEnv): 
 
 /** --db, else STATESYNC_DB, else null (in memory): a PostgreSQL URL (its form checked now) or an SQLite file's absolute path. */
 export function dbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string | null {
+  // An empty STATESYNC_DB is as good as unset (a shell's `STATESYNC_DB= cmd`); an empty --db is a mistake.
+  if (flag === '') throw new UsageError('--db must not be empty (leave it out to keep the state in memory)');
   const value = flag ?? env.STATESYNC_DB;
   if (value === undefined || value === '') return null;
   if (isPostgresUrl(value)) {

@@ -1,4 +1,5 @@
-import { open, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { RuntimeFailure, UsageError } from '../errors.js';
 import { gunzip, isGzip } from './gzip.js';
@@ -28,6 +29,8 @@ export async function openFileSource(path: string, sourceOverride: string | null
     });
     const st = await stat(real);
     if (st.isDirectory()) throw new UsageError(`${path} is a directory; give a file`);
+    // Said before anything is read, like a missing file, not after the inputs before it were counted.
+    await access(real, constants.R_OK);
     size = st.isFile() ? st.size : -1;
     identity = `${st.dev}:${st.ino}`;
   } catch (err) {

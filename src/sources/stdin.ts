@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { ReadStream } from 'node:tty';
+import { UsageError } from '../errors.js';
 import { gunzip, isGzip } from './gzip.js';
 import { READ_CHUNK_BYTES, type Source } from './source.js';
 import { isTerminal } from './terminal.js';
@@ -23,6 +24,7 @@ const DIRECT_READS = 2;
  * input that starts with gzip's magic is read as its text, like zcat.
  */
 export function stdinSource(sourceOverride: string | null, runId: string): Source {
+  if (isDirectory()) throw new UsageError('stdin is a directory; redirect a file into it, or pipe text in');
   let stopped = false;
   let wake: (() => void) | null = null;
   const stopSignal = new Promise<null>((resolve) => {
@@ -88,6 +90,14 @@ interface ChunkReader {
   /** Fills the shared buffer; resolves to the bytes read, 0 at end of input. */
   next(): Promise<number>;
   close(): void;
+}
+
+function isDirectory(): boolean {
+  try {
+    return fstatSync(STDIN_FD).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function isRegularFile(): boolean {
