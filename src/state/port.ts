@@ -243,6 +243,9 @@ export interface PublicationSummary {
 }
 
 export interface CompactionReport {
+  /** Publications superseded by a later revision of their window. */
+  readonly revisions: number;
+  /** Final windows past retention. */
   readonly results: number;
   readonly dedupeIds: number;
   readonly workers: number;

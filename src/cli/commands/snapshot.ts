@@ -151,7 +151,8 @@ export async function runCompact(db: string, retainMs: number | null, note: (l: 
   try {
     const removed = await store.compact(Date.now(), retainMs);
     note(
-      `compacted ${describeDb(db)}: removed ${removed.results} finalized window${removed.results === 1 ? '' : 's'} past retention, ` +
+      `compacted ${describeDb(db)}: removed ${removed.revisions} superseded revision${removed.revisions === 1 ? '' : 's'}, ` +
+        `${removed.results} finalized window${removed.results === 1 ? '' : 's'} past retention, ` +
         `${removed.dedupeIds} expired dedupe id${removed.dedupeIds === 1 ? '' : 's'}, ${removed.workers} old worker record${removed.workers === 1 ? '' : 's'}`,
     );
     return 0;

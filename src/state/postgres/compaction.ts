@@ -25,7 +25,8 @@ export async function compact(conn: PgConnection, now: number, retainMs: number 
       ENDED_WORKER_ROWS_MS,
     ]);
     return {
-      results: (superseded.rowCount ?? 0) + (expired.rowCount ?? 0),
+      revisions: superseded.rowCount ?? 0,
+      results: expired.rowCount ?? 0,
       dedupeIds: dedupe.rowCount ?? 0,
       workers: workers.rowCount ?? 0,
     };

@@ -11,14 +11,14 @@ import type { SqliteConnection } from './connection.js';
 export function compact(conn: SqliteConnection, now: number, retainMs: number | null): CompactionReport {
   const { db } = conn;
   const report = conn.write(() => ({
+    // A revision superseded by a later one of its window: the later one holds the complete rows.
+    revisions: db
+      .prepare(
+        `DELETE FROM results WHERE EXISTS (SELECT 1 FROM results AS later
+           WHERE later.job = results.job AND later.window_start = results.window_start AND later.revision > results.revision)`,
+      )
+      .run().changes,
     results:
-      // A revision superseded by a later one of its window: the later one holds the complete rows.
-      db
-        .prepare(
-          `DELETE FROM results WHERE EXISTS (SELECT 1 FROM results AS later
-             WHERE later.job = results.job AND later.window_start = results.window_start AND later.revision > results.revision)`,
-        )
-        .run().changes +
       // Past retention: final windows only (a provisional one still has deltas, like an open one).
       db
         .prepare(
