@@ -1,4 +1,5 @@
-import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { constants, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 import { UsageError } from '../errors.js';
 
 /** Whether bytes start with gzip's magic number (1f 8b), as zcat and rg -z tell compressed input. */
@@ -14,6 +15,8 @@ const TEXT_CHUNK_BYTES = 1 << 18;
  */
 const WRITE_BYTES = 1 << 16;
 const TRAILER_BYTES = 8;
+/** Longer than any header gzip writes (its name and comment fields end with a NUL): damage, not a header. */
+const MAX_HEADER_BYTES = 1 << 16;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -29,10 +32,12 @@ const EMPTY = Buffer.alloc(0);
  * The members are framed here (RFC 1952: header, deflate data, CRC and size)
  * and only their deflate data goes to zlib: zlib's own gunzip drops the text
  * of its last call when bytes after a member are not another member, and
- * those are lines a user expects counted. Its streams flow and are never
- * paused (a paused stream that fails drops what it holds); backpressure is
- * on the writing side: the next bytes go to zlib once the text of the last
- * ones has been read.
+ * those are lines a user expects counted. A member that lies whole in the
+ * bytes at hand (a log of many small ones, `gzip >> log.gz`) is inflated at
+ * once; a larger one goes through a stream, which flows and is never paused
+ * (a paused stream that fails drops what it holds): backpressure is on the
+ * writing side, the next bytes going to zlib once the text of the last ones
+ * has been read.
  */
 export async function* gunzip(
   next: () => Promise<Buffer | null>,
@@ -66,7 +71,17 @@ export async function* gunzip(
       while (rest.length > 0 && !closed && failure === null) {
         if (member === null) {
           rest = framing.take(rest);
-          if (framing.bodyStarts) member = new Member(texts, () => waiting.reader?.(), fail);
+          if (!framing.bodyStarts) continue;
+          while (texts.length > 0 && !closed && failure === null) await new Promise<void>((resolve) => (waiting.feeder = resolve));
+          const whole = inflateWhole(rest.subarray(0, WRITE_BYTES));
+          if (whole === null) {
+            member = new Member(texts, () => waiting.reader?.(), fail);
+          } else {
+            if (whole.text.length > 0) texts.push(whole.text);
+            waiting.reader?.();
+            framing.bodyEnded(crc32(whole.text, 0), whole.text.length);
+            rest = rest.subarray(whole.consumed);
+          }
           continue;
         }
         while (texts.length > 0 && !closed && failure === null) await new Promise<void>((resolve) => (waiting.feeder = resolve));
@@ -120,6 +135,41 @@ export async function* gunzip(
     waiting.feeder?.();
   }
   return length;
+}
+
+/**
+ * The text of deflate data that ends inside `bytes`, and the bytes it took; null when it may not
+ * end there (or is damaged: the stream then reads it and says so, after the text before the damage).
+ */
+function inflateWhole(bytes: Buffer): { text: Buffer; consumed: number } | null {
+  try {
+    const { buffer, engine } = inflateRawSync(bytes, { info: true, finishFlush: constants.Z_SYNC_FLUSH }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    return engine.bytesWritten < bytes.length ? { text: buffer, consumed: engine.bytesWritten } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** zlib's CRC-32 (Node 20.15 and later), else the same computed here. */
+const crc32: (data: Buffer, value: number) => number = typeof zlib.crc32 === 'function' ? zlib.crc32 : crc32Table;
+
+let crcTable: Int32Array | null = null;
+
+function crc32Table(data: Buffer, value: number): number {
+  if (crcTable === null) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let c = ~value;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
 }
 
 /** One member's deflate data in zlib, its text going to `texts` as it comes, with its CRC and size. */
@@ -194,19 +244,26 @@ class Framing {
       this.state = 'padding';
       return this.take(bytes);
     }
-    this.held = Buffer.concat([this.held, bytes]);
+    // Most headers and trailers lie whole in one piece: read them in place, and copy only a part.
+    const data = this.held.length === 0 ? bytes : Buffer.concat([this.held, bytes]);
+    this.held = EMPTY;
     if (this.state === 'trailer') {
-      if (this.held.length < TRAILER_BYTES) return EMPTY;
+      if (data.length < TRAILER_BYTES) return this.hold(data);
       const { crc, size } = this.expected!;
-      if (this.held.readUInt32LE(0) !== crc) throw new Error('incorrect data check');
-      if (this.held.readUInt32LE(4) !== size) throw new Error('incorrect length check');
+      if (data.readUInt32LE(0) !== crc) throw new Error('incorrect data check');
+      if (data.readUInt32LE(4) !== size) throw new Error('incorrect length check');
       this.members++;
-      return this.next('header', TRAILER_BYTES);
+      this.state = 'header';
+      return data.subarray(TRAILER_BYTES);
     }
-    const length = headerLength(this.held);
-    if (length === null) return EMPTY;
+    const length = headerLength(data);
+    if (length === null) {
+      if (data.length > MAX_HEADER_BYTES) throw new Error('header too long');
+      return this.hold(data);
+    }
     this.bodyStarts = true;
-    return this.next('trailer', length);
+    this.state = 'trailer';
+    return data.subarray(length);
   }
 
   /** The member's deflate data ended with this text: its trailer comes next. */
@@ -220,11 +277,10 @@ class Framing {
     throw new Error('unexpected end of file');
   }
 
-  private next(state: 'header' | 'trailer', consumed: number): Buffer {
-    const rest = this.held.subarray(consumed);
-    this.held = EMPTY;
-    this.state = state;
-    return rest;
+  /** Keeps the part of a header or trailer read so far (a copy: the input's buffer is reused). */
+  private hold(data: Buffer): Buffer {
+    this.held = Buffer.from(data);
+    return EMPTY;
   }
 }
 
@@ -232,6 +288,7 @@ class Framing {
 function headerLength(b: Buffer): number | null {
   if ((b.length >= 1 && b[0] !== 0x1f) || (b.length >= 2 && b[1] !== 0x8b)) throw new Error('incorrect header check');
   if (b.length >= 3 && b[2] !== 8) throw new Error('unknown compression method');
+  if (b.length >= 4 && b[3]! & 0xe0) throw new Error('unknown header flags set');
   if (b.length < 10) return null;
   const flags = b[3]!;
   let at = 10;
@@ -245,6 +302,10 @@ function headerLength(b: Buffer): number | null {
     if (end < 0) return null;
     at = end + 1;
   }
-  if (flags & FHCRC) at += 2;
+  if (flags & FHCRC) {
+    if (b.length < at + 2) return null;
+    if ((crc32(b.subarray(0, at), 0) & 0xffff) !== b.readUInt16LE(at)) throw new Error('header crc mismatch');
+    at += 2;
+  }
   return b.length >= at ? at : null;
 }

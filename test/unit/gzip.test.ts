@@ -90,21 +90,37 @@ describe('gunzip', () => {
     }
   });
 
-  it('reads every header field gzip may write (extra, name, comment, header CRC), and zero padding after the last member', async () => {
+  it('reads every header field gzip may write (extra, name, comment, header CRC checked), and zero padding after the last member', async () => {
     const body = deflateRawSync(text);
     const extra = Buffer.from('AB\x02\x00xy', 'latin1');
-    const head = Buffer.concat([
+    const fields = Buffer.concat([
       Buffer.from([0x1f, 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3, extra.length, 0]),
       extra,
       Buffer.from('name.txt\0a comment\0', 'latin1'),
-      Buffer.from([0x12, 0x34]),
     ]);
+    const headerCrc = Buffer.alloc(2);
+    headerCrc.writeUInt16LE(crc32(fields) & 0xffff);
+    const head = Buffer.concat([fields, headerCrc]);
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(crc32(text), 0);
     trailer.writeUInt32LE(text.length, 4);
     const member = Buffer.concat([head, body, trailer]);
     const { text: out } = await textOf(gunzip(piecesOf(Buffer.concat([member, member, Buffer.alloc(50)]), 700, 8), 0, 'f.gz', () => false));
     expect(out.equals(Buffer.concat([text, text]))).toBe(true);
+
+    // A wrong header CRC, reserved flags or a header without end are damage, before any text.
+    const badHeaderCrc = Buffer.from(member);
+    badHeaderCrc[fields.length] ^= 1;
+    const reserved = Buffer.from(member);
+    reserved[3] |= 0x20;
+    const endless = Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3]), Buffer.alloc(100_000, 0x41)]);
+    for (const [data, why] of [[badHeaderCrc, 'header crc mismatch'], [reserved, 'unknown header flags set'], [endless, 'header too long']] as const) {
+      const failure = await textOf(gunzip(piecesOf(data, 5000, 10), 0, 'f.gz', () => false)).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((failure as Error).message).toBe(`f.gz: truncated or corrupt gzip data (${why}); the lines before it were counted`);
+    }
 
     // A wrong CRC or size is damage, after the text.
     const badCrc = Buffer.from(member);
@@ -121,6 +137,15 @@ describe('gunzip', () => {
       );
       expect((failure as Error).message).toBe(`f.gz: truncated or corrupt gzip data (${why}); the lines before it were counted`);
       expect(Buffer.concat(parts).equals(text)).toBe(true);
+    }
+  });
+
+  it('many small members (gzip >> log.gz), in large pieces and in small ones: the same text', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}\n`);
+    const many = Buffer.concat(lines.map((line) => gzipSync(line)));
+    for (const [maxPiece, seed] of [[1 << 20, 11], [700, 12], [1, 13]] as const) {
+      const { text: out } = await textOf(gunzip(piecesOf(many, maxPiece, seed), 0, 'log.gz', () => false));
+      expect(out.toString(), `pieces up to ${maxPiece} bytes`).toBe(lines.join(''));
     }
   });
 
