@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { cannotWrite, describeCause, RuntimeFailure, UsageError } from '../errors.js';
 import { checkSketchColumn } from '../reducers/sketch-table.js';
 import { DELTA_COLUMNS, DELTA_COLUMNS_BEFORE_SKETCHES, decodeDelta, type DeltaRow } from './codec.js';
@@ -9,6 +9,7 @@ import { SNAPSHOT_TABLES, type JobDefinition, type StateStore } from './port.js'
 import { openSqlite } from './sqlite/addon.js';
 import { SqliteConnection } from './sqlite/connection.js';
 import { SCHEMA_VERSION } from './sqlite/schema.js';
+import { openTarget, writerTarget, type WriteAll } from './snapshot-target.js';
 
 /**
  * Snapshot file format, version 1:
@@ -106,68 +107,6 @@ export async function exportSnapshot(
   } finally {
     rmSync(image, { force: true });
     target.discard();
-  }
-}
-
-type Write = (chunk: Buffer) => Promise<void>;
-type WriteAll = (write: Write) => Promise<void>;
-
-interface Target {
-  /** The file named by the user; null for a writer such as stdout (its failures are its own). */
-  readonly path: string | null;
-  /** Where the export's temporary database goes: beside a regular file, else the temporary directory. */
-  readonly workDir: string;
-  fill(writeAll: WriteAll): Promise<void>;
-  /** Closes and removes what was not completed; a no-op after fill succeeded. */
-  discard(): void;
-}
-
-function writerTarget(write: Write): Target {
-  return { path: null, workDir: tmpdir(), fill: (writeAll) => writeAll(write), discard: () => undefined };
-}
-
-/**
- * A snapshot file to write. A regular file appears only complete: a temporary
- * file beside it, fsync, rename. A FIFO or a device is written straight into
- * (a rename would replace it). Every failure names `path` and its cause.
- */
-function openTarget(path: string): Target {
-  const direct = !isRegularOrAbsent(path);
-  const file = direct ? path : `${path}.partial-${process.pid}`;
-  const fd = asWriteOf(path, () => openSync(file, 'w'));
-  let open = true;
-  let done = false;
-  const close = () => {
-    if (open) closeSync(fd);
-    open = false;
-  };
-  return {
-    path,
-    workDir: direct ? tmpdir() : dirname(path),
-    fill: async (writeAll) => {
-      await writeAll(async (chunk) => {
-        asWriteOf(path, () => writeSync(fd, chunk));
-      });
-      asWriteOf(path, () => {
-        if (!direct) fsyncSync(fd);
-        close();
-        if (!direct) renameSync(file, path);
-      });
-      done = true;
-    },
-    discard: () => {
-      close();
-      if (!direct && !done) rmSync(file, { force: true });
-    },
-  };
-}
-
-/** Runs one step of writing `path`; a failure becomes the typed error naming the path and its cause. */
-function asWriteOf<T>(path: string, step: () => T): T {
-  try {
-    return step();
-  } catch (err) {
-    throw cannotWrite(path, err);
   }
 }
 
@@ -376,14 +315,6 @@ function countsWithRevisions(count: Count): SnapshotCounts {
     result_rows: count('SELECT COALESCE(SUM(row_count), 0) FROM results'),
     dedupe_ids: count('SELECT COUNT(*) FROM dedupe'),
   };
-}
-
-function isRegularOrAbsent(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return true;
-  }
 }
 
 async function sha256Of(prefix: Buffer, path: string): Promise<string> {

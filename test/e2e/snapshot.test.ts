@@ -378,7 +378,8 @@ describe('snapshot export while a writer is committing', () => {
     // The file is a 2 MiB block repeated, so the truth of any prefix is cheap: whole blocks plus a block prefix.
     const block = generateWordCorpus(seededRandom(0x51a9_0002), 2 * 1024 * 1024, 20_000);
     expect(block[block.length - 1]).toBe(0x0a);
-    const repeats = 12;
+    // 48 MiB on one counting thread: the writer runs long enough for several exports mid-file, even on a fast machine.
+    const repeats = 24;
     const bytes = Buffer.concat(Array.from({ length: repeats }, () => block));
     const file = tmp.path('stream.txt');
     await writeFile(file, bytes);
@@ -392,7 +393,7 @@ describe('snapshot export while a writer is committing', () => {
 
     const src = tmp.path('src.db');
     const env = { STATESYNC_NOW: '2026-04-01T12:00:00Z' };
-    const writerArgs = (db: string) => ['count', file, '--db', db, '--job', 'live', '--window', '1h', '--commit-interval', '20ms', '--quiet'];
+    const writerArgs = (db: string) => ['count', file, '--db', db, '--job', 'live', '--window', '1h', '--commit-interval', '20ms', '--quiet', '--threads', '1'];
     const writer = spawnCli(writerArgs(src), { env });
     const writerDone = collect(writer, 60_000);
     writer.stdin.end();
